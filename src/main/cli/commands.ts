@@ -1,0 +1,4 @@
+// Every subcommand of the CLI, in the order `crfs --help` lists them.
+import type { CommandRegistrar } from './main.js';
+
+export const commands: CommandRegistrar[] = [];

@@ -1,0 +1,5 @@
+// Public library API of crfs.
+export * from './errors.js';
+export * from './format/types.js';
+export { encodeFooter, parseFooter, type Footer } from './format/footer.js';
+export { ZlibInflater, type Inflater } from './format/inflater.js';
