@@ -12,3 +12,7 @@ export { chunksFor, coalesceChunks, decodeChunk, type ChunkRead } from './format
 export { verifyBlob, diffID, type VerifyOptions } from './format/verify.js';
 export type { Manifest, ManifestEntry, ManifestChunk } from './format/manifest.js';
 export { normalizeName } from './format/names.js';
+export * from './registry/index.js';
+export { Image, openImage, verifiableChunks, type OpenImageOptions, type ImageStat, type ImageStats, type LayerStats } from './image/image.js';
+export type { LayerInfo } from './image/layer.js';
+export { UnionTree, type UnionNode } from './image/union.js';
