@@ -4,7 +4,7 @@ import { CrfsError, FormatError } from '../errors.js';
 import type { Entry } from '../format/entry.js';
 import type { Inflater } from '../format/inflater.js';
 import { StargzReader } from '../format/reader.js';
-import { TOC_DIGEST_ANNOTATION } from '../format/types.js';
+import { NO_PREFETCH_LANDMARK, PREFETCH_LANDMARK, TOC_DIGEST_ANNOTATION } from '../format/types.js';
 import type { Descriptor } from '../registry/manifest.js';
 import type { RangeReader } from '../registry/source.js';
 import type { LayerEntries } from './union.js';
@@ -67,8 +67,15 @@ export class Layer implements LayerEntries {
     }, blob, reader);
   }
 
+  /** The layer's entries minus the landmark files the format adds (they are not the image's). */
+  *entriesOfImage(): Generator<Entry> {
+    for (const e of this.reader.index.entries) {
+      if (e.name !== PREFETCH_LANDMARK && e.name !== NO_PREFETCH_LANDMARK) yield e;
+    }
+  }
+
   get entries(): Iterable<Entry> {
-    return this.reader.index.entries;
+    return this.entriesOfImage();
   }
 
   lookup(name: string): Entry | undefined {
