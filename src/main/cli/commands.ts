@@ -2,5 +2,9 @@
 import type { CommandRegistrar } from './main.js';
 import { registerToc } from './toc.js';
 import { registerVerify } from './verify.js';
+import { registerInspect } from './inspect.js';
+import { registerLs } from './ls.js';
+import { registerCat } from './cat.js';
+import { registerStat } from './stat.js';
 
-export const commands: CommandRegistrar[] = [registerToc, registerVerify];
+export const commands: CommandRegistrar[] = [registerToc, registerVerify, registerInspect, registerLs, registerCat, registerStat];
