@@ -1,6 +1,7 @@
 // Serves file ranges from verified chunks: the block cache first (one copy, no worker hop), then
 // the disk cache, then a fetcher (the worker pool) that fills cache slots in shared memory.
 // Concurrent misses of one chunk share one fetch; adjacent misses are fetched as one range.
+import { RegistryError } from '../errors.js';
 import type { ChunkLocation } from '../format/types.js';
 import { BlockCache, type CacheSlot } from './block-cache.js';
 
@@ -39,6 +40,8 @@ export interface ChunkStoreStats {
   /** Chunks first brought in by read-ahead or background fetch, later read on demand. */
   prefetchHits: number;
   uncachedReads: number;
+  /** Reads that gave up at the deadline. */
+  timeouts: number;
 }
 
 /** Chunks separated by less than this many compressed bytes are fetched in one request. */
@@ -63,7 +66,7 @@ interface Missing {
 export class ChunkStore {
   private readonly inflight = new Map<string, Pending>();
   private readonly prefetched = new Set<string>();
-  private readonly s: ChunkStoreStats = { hits: 0, misses: 0, diskHits: 0, fetchedChunks: 0, fetchBatches: 0, prefetchedChunks: 0, prefetchHits: 0, uncachedReads: 0 };
+  private readonly s: ChunkStoreStats = { hits: 0, misses: 0, diskHits: 0, fetchedChunks: 0, fetchBatches: 0, prefetchedChunks: 0, prefetchHits: 0, uncachedReads: 0, timeouts: 0 };
 
   constructor(
     readonly cache: BlockCache,
@@ -71,6 +74,8 @@ export class ChunkStore {
     private readonly backing?: ChunkBackingStore,
     private readonly coalesceGap = DEFAULT_COALESCE_GAP,
     private readonly maxBatch = DEFAULT_MAX_BATCH,
+    /** A read that has no bytes after this long fails (EIO through FUSE) instead of hanging. 0 = none. */
+    private readonly deadlineMs = 0,
   ) {}
 
   static key(layer: number, chunk: ChunkLocation): string {
@@ -82,7 +87,7 @@ export class ChunkStore {
    * range (sorted by chunkOffset). Resolves to the bytes copied.
    */
   async read(layer: number, chunks: readonly ChunkLocation[], offset: number, length: number, into: Uint8Array): Promise<number> {
-    const parts = await this.acquire(layer, chunks, false);
+    const parts = await this.withDeadline(this.acquire(layer, chunks, false), layer);
     let copied = 0;
     try {
       for (let i = 0; i < chunks.length; i++) {
@@ -116,6 +121,34 @@ export class ChunkStore {
 
   stats(): ChunkStoreStats {
     return { ...this.s };
+  }
+
+  /**
+   * Gives up waiting after the deadline. The fetch itself goes on: its slots stay reserved until the
+   * worker is done with them (freeing them early would let a late write land in another chunk), and
+   * the pins it hands back then are released.
+   */
+  private withDeadline(acquired: Promise<Array<CacheSlot | Uint8Array>>, layer: number): Promise<Array<CacheSlot | Uint8Array>> {
+    if (this.deadlineMs <= 0) return acquired;
+    return new Promise((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        this.s.timeouts++;
+        reject(new RegistryError(`layer ${layer}: no data after ${this.deadlineMs} ms (registry unreachable or too slow)`));
+      }, this.deadlineMs);
+      acquired.then(
+        (parts) => {
+          clearTimeout(timer);
+          if (!late) return resolve(parts);
+          for (const p of parts) if (!(p instanceof Uint8Array)) this.cache.unpin(p);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          if (!late) reject(err);
+        },
+      );
+    });
   }
 
   /** Pinned slots (or private buffers when the cache cannot hold them) for each chunk, in order. */

@@ -29,20 +29,23 @@ export class DiskCache {
   /** @param maxBytes soft limit enforced by `trim()` (oldest access first). */
   constructor(readonly dir: string, readonly maxBytes = 10 * 1024 ** 3) {}
 
-  private file(layerDigest: string, chunkOffset: number): string {
-    return path.join(this.dir, safeDigestDir(layerDigest), `${chunkOffset.toString(16)}.chunk`);
+  /** `chunkId` names the chunk inside its layer: its compressed offset (and inner offset, if any). */
+  private file(layerDigest: string, chunkId: number | string): string {
+    const id = typeof chunkId === 'number' ? chunkId.toString(16) : chunkId;
+    if (!/^[0-9a-f]+(-[0-9a-f]+)?$/.test(id)) throw new Error(`invalid chunk id ${id}`);
+    return path.join(this.dir, safeDigestDir(layerDigest), `${id}.chunk`);
   }
 
   /**
    * Reads a chunk of `size` bytes into `into` (at its start). Resolves true only when the stored
    * bytes match `digest`; without a digest nothing can be verified, so nothing is served.
    */
-  async load(layerDigest: string, chunkOffset: number, size: number, digest: string | undefined, into: Uint8Array): Promise<boolean> {
+  async load(layerDigest: string, chunkId: number | string, size: number, digest: string | undefined, into: Uint8Array): Promise<boolean> {
     if (!digest || into.length < size) {
       this.stats_.misses++;
       return false;
     }
-    const file = this.file(layerDigest, chunkOffset);
+    const file = this.file(layerDigest, chunkId);
     let fh;
     try {
       fh = await open(file, 'r');
@@ -69,8 +72,8 @@ export class DiskCache {
   }
 
   /** Stores verified bytes (callers only store what already matched its digest). Atomic via rename. */
-  async store(layerDigest: string, chunkOffset: number, data: Uint8Array): Promise<void> {
-    const file = this.file(layerDigest, chunkOffset);
+  async store(layerDigest: string, chunkId: number | string, data: Uint8Array): Promise<void> {
+    const file = this.file(layerDigest, chunkId);
     await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.${this.tmpCounter++}.tmp`;
     const fh = await open(tmp, 'w');

@@ -7,7 +7,8 @@ import type { Entry, FileType } from '../format/entry.js';
 import { ZlibInflater, type Inflater } from '../format/inflater.js';
 import type { ChunkLocation } from '../format/types.js';
 import { BlockCache } from '../cache/block-cache.js';
-import { ChunkStore, type ChunkFetcher, type ChunkStoreStats } from '../cache/chunk-store.js';
+import { ChunkStore, type ChunkBackingStore, type ChunkFetcher, type ChunkStoreStats } from '../cache/chunk-store.js';
+import type { AuthProvider } from '../registry/authed-request.js';
 import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
 import type { ImageSource, ResolvedImage } from '../registry/source.js';
 import { DirectFetcher } from './direct-fetcher.js';
@@ -90,7 +91,9 @@ export class Image {
     private readonly layerList: Layer[],
     readonly tree: UnionTree,
     readonly store: ChunkStore,
-    private readonly client: RegistryClient | undefined,
+    /** The registry client reads go through (shared or owned). */
+    readonly client: RegistryClient,
+    private readonly ownsClient: boolean,
   ) {}
 
   /**
@@ -102,7 +105,7 @@ export class Image {
     const client = options.client ?? own!;
     try {
       const source = client.source(ref);
-      return await Image.fromSource(ref, source, options, own);
+      return await Image.fromSource(ref, source, options, client, own !== undefined);
     } catch (err) {
       await own?.close();
       throw err;
@@ -110,19 +113,25 @@ export class Image {
   }
 
   /** Opens an image from any ImageSource (registry or OCI layout). */
-  static async fromSource(ref: string, source: ImageSource, options: OpenImageOptions = {}, owned?: RegistryClient): Promise<Image> {
+  static async fromSource(ref: string, source: ImageSource, options: OpenImageOptions, client: RegistryClient, ownsClient: boolean): Promise<Image> {
     const resolved = await source.resolve(options.platform ? { platform: options.platform } : {});
     const inflater = options.inflater ?? new ZlibInflater();
     const layers = await Promise.all(resolved.layers.map((desc, i) => Layer.open(i, desc, source.blob(desc), source.name, inflater)));
     const tree = UnionTree.build(layers);
     const maxChunk = Math.max(4 << 20, ...layers.flatMap((l) => l.reader.index.entries.flatMap((e) => e.chunks.map((c) => c.chunkSize))));
     const cache = new BlockCache(Math.max(options.cacheSize ?? DEFAULT_CACHE, maxChunk), maxChunk);
-    return new Image(ref, resolved, layers, tree, new ChunkStore(cache, new DirectFetcher(layers, inflater)), owned);
+    return new Image(ref, resolved, layers, tree, new ChunkStore(cache, new DirectFetcher(layers, inflater)), client, ownsClient);
   }
 
   /** Replaces how chunks are fetched (the FUSE mount plugs its worker pool in here). */
-  withFetcher(fetcher: ChunkFetcher, cache: BlockCache): Image {
-    return new Image(this.reference, this.resolved, this.layerList, this.tree, new ChunkStore(cache, fetcher), this.client);
+  withFetcher(fetcher: ChunkFetcher, cache: BlockCache, backing?: ChunkBackingStore): Image {
+    return new Image(this.reference, this.resolved, this.layerList, this.tree, new ChunkStore(cache, fetcher, backing), this.client, this.ownsClient);
+  }
+
+  /** Authorization for the image's repository (undefined for local OCI layouts). */
+  authorizer(): AuthProvider | undefined {
+    const r = this.resolved.reference;
+    return r.transport === 'docker' ? this.client.authorizer(r) : undefined;
   }
 
   get layers(): LayerInfo[] {
@@ -241,7 +250,7 @@ export class Image {
   }
 
   async close(): Promise<void> {
-    await this.client?.close();
+    if (this.ownsClient) await this.client.close();
   }
 
   private contentOf(node: UnionNode, path: string): Entry {
