@@ -6,5 +6,8 @@ import { registerInspect } from './inspect.js';
 import { registerLs } from './ls.js';
 import { registerCat } from './cat.js';
 import { registerStat } from './stat.js';
+import { registerMount } from './mount.js';
+import { registerUmount } from './umount.js';
+import { registerStats } from './stats.js';
 
-export const commands: CommandRegistrar[] = [registerToc, registerVerify, registerInspect, registerLs, registerCat, registerStat];
+export const commands: CommandRegistrar[] = [registerToc, registerVerify, registerInspect, registerLs, registerCat, registerStat, registerMount, registerUmount, registerStats];

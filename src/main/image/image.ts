@@ -7,7 +7,7 @@ import type { Entry, FileType } from '../format/entry.js';
 import { ZlibInflater, type Inflater } from '../format/inflater.js';
 import type { ChunkLocation } from '../format/types.js';
 import { BlockCache } from '../cache/block-cache.js';
-import { ChunkStore, type ChunkBackingStore, type ChunkFetcher, type ChunkStoreStats } from '../cache/chunk-store.js';
+import { ChunkStore, DEFAULT_COALESCE_GAP, DEFAULT_MAX_BATCH, type ChunkBackingStore, type ChunkFetcher, type ChunkStoreStats } from '../cache/chunk-store.js';
 import type { AuthProvider } from '../registry/authed-request.js';
 import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
 import type { ImageSource, ResolvedImage } from '../registry/source.js';
@@ -124,8 +124,9 @@ export class Image {
   }
 
   /** Replaces how chunks are fetched (the FUSE mount plugs its worker pool in here). */
-  withFetcher(fetcher: ChunkFetcher, cache: BlockCache, backing?: ChunkBackingStore): Image {
-    return new Image(this.reference, this.resolved, this.layerList, this.tree, new ChunkStore(cache, fetcher, backing), this.client, this.ownsClient);
+  withFetcher(fetcher: ChunkFetcher, cache: BlockCache, backing?: ChunkBackingStore, deadlineMs = 0): Image {
+    const store = new ChunkStore(cache, fetcher, backing, DEFAULT_COALESCE_GAP, DEFAULT_MAX_BATCH, deadlineMs);
+    return new Image(this.reference, this.resolved, this.layerList, this.tree, store, this.client, this.ownsClient);
   }
 
   /** Authorization for the image's repository (undefined for local OCI layouts). */
