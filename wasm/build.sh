@@ -33,4 +33,14 @@ build() { # NAME EXTRA_CFLAGS... -- EXTRA_LDFLAGS...
 }
 build inflate
 build inflate-shared -matomics -- --import-memory --shared-memory --max-memory=4294967296
+# The modules keep no stack frames in linear memory (all state is in the caller's slot), which is what
+# lets many threads share one memory without per-thread stacks: fail the build if that ever changes.
+if command -v wasm-dis >/dev/null; then
+  for m in inflate inflate-shared; do
+    if wasm-dis "$tmp/$m.wasm" | grep -q 'global\.[gs]et \$global\$0'; then
+      echo "build.sh: $m.wasm uses the linear-memory stack; keep locals out of memory" >&2
+      exit 1
+    fi
+  done
+fi
 cp "$tmp/inflate.wasm" "$tmp/inflate-shared.wasm" "$out/"

@@ -183,11 +183,12 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
       bc = 0;
       SAVE();
       const size_t avail = (size_t)(in_end - in);
+      // Judge the bytes that are there before asking for more: garbage is garbage, however short.
+      if ((avail > 0 && in[0] != 0x1f) || (avail > 1 && in[1] != 0x8b)) FAIL(ER_BAD_MAGIC);
+      if (avail > 2 && in[2] != 8) FAIL(ER_BAD_METHOD);
+      if (avail > 3 && (in[3] & 0xe0)) FAIL(ER_BAD_FLAGS);
       if (avail < 10) goto need_input;
-      if (in[0] != 0x1f || in[1] != 0x8b) FAIL(ER_BAD_MAGIC);
-      if (in[2] != 8) FAIL(ER_BAD_METHOD);
       const uint32_t flg = in[3];
-      if (flg & 0xe0) FAIL(ER_BAD_FLAGS);
       size_t pos = 10;
       if (flg & 4) { // FEXTRA
         if (avail < pos + 2) goto need_input;

@@ -65,25 +65,25 @@ export class WasmInflater implements Inflater {
   }
 
   /** Gunzips all members of `src` (strict: truncated input is an error). */
-  gunzip(src: Uint8Array, sizeHint?: number): Uint8Array {
+  gunzip(src: Uint8Array, sizeHint?: number): Buffer {
     return this.inflateAll(src, 'gzip', sizeHint ?? (src.length >= 18 ? new DataView(src.buffer, src.byteOffset + src.length - 4).getUint32(0, true) : 0));
   }
 
   /** Inflates a whole raw deflate stream (strict). */
-  inflateRaw(src: Uint8Array, sizeHint?: number): Uint8Array {
+  inflateRaw(src: Uint8Array, sizeHint?: number): Buffer {
     return this.inflateAll(src, 'raw', sizeHint ?? src.length * 4);
   }
 
-  private inflateAll(src: Uint8Array, format: 'gzip' | 'raw', sizeHint: number): Uint8Array {
+  private inflateAll(src: Uint8Array, format: 'gzip' | 'raw', sizeHint: number): Buffer {
     const area = Math.max(64 * 1024, Math.min(sizeHint + 1, MAX_OUTPUT_AREA));
     const output = this.stage(src, area);
     this.stream.reset(format, { multiMember: format === 'gzip' });
-    const parts: Uint8Array[] = [];
+    const parts: Buffer[] = [];
     let inPos = 0;
     for (;;) {
       const step = this.stream.run(this.inputBase + inPos, src.length - inPos, output, area);
       inPos += step.consumed;
-      parts.push(new Uint8Array(this.memory.buffer, output, step.produced).slice());
+      parts.push(Buffer.from(new Uint8Array(this.memory.buffer, output, step.produced)));
       if (step.status === InflateStatus.Done) break;
       if (step.status === InflateStatus.NeedInput) throw new InflateError('truncated', inPos, format === 'gzip' ? 'gzip data' : 'deflate data');
     }
