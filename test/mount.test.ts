@@ -42,7 +42,7 @@ async function mountRef(ref: string, opts: MountImageOptions = {}): Promise<Moun
   const mnt = path.join(base, `mnt-${Math.random().toString(36).slice(2)}`);
   await mkdir(mnt);
   const image = await openImage(ref, { client });
-  return MountedImage.mount(image, mnt, { workers: 2, cacheSize: 64 << 20, backgroundFetch: false, ...opts });
+  return MountedImage.mount(image, mnt, { workers: 2, cacheSize: 64 << 20, backgroundFetch: false, onError: (p, err) => console.error(`read ${p}: ${(err as Error).message}`), ...opts });
 }
 
 test('a mounted multi-layer image equals umoci unpack of it, path by path', async (t) => {

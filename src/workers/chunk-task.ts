@@ -10,8 +10,13 @@ export interface ChunkTaskJob {
   innerOffset: number;
   /** Required: a worker never writes bytes it cannot verify. */
   chunkDigest: string;
-  /** Byte offset in the shared memory where the chunk's bytes go. */
+  /** Byte offset in the shared memory where the chunk's bytes go (or in `buffer`, when given). */
   target: number;
+  /**
+   * A private buffer for the chunk, used when the cache had no room (every slot pinned): the worker
+   * inflates through node:zlib into it, since the WASM module can only write its own memory.
+   */
+  buffer?: SharedArrayBuffer;
 }
 
 export interface ChunkTask {

@@ -62,8 +62,8 @@ function sha256(view: Uint8Array): string {
 
 /** Inflates one job from staging into its target; throws on corrupt data. */
 function inflateJob(job: ChunkTaskJob, input: number, inputLength: number, buffer: SharedArrayBuffer): void {
-  const target = new Uint8Array(buffer, job.target, job.chunkSize);
-  if (wasm && job.innerOffset === 0) {
+  const target = new Uint8Array(job.buffer ?? buffer, job.target, job.chunkSize);
+  if (wasm && job.innerOffset === 0 && !job.buffer) {
     const r = wasm.gunzip({ offset: input, length: inputLength }, { offset: job.target, length: job.chunkSize });
     if (r.produced !== job.chunkSize) throw new CrfsError('EFORMAT', `member inflates to ${r.produced} bytes, the TOC promises ${job.chunkSize}`);
     return;
@@ -115,7 +115,7 @@ export default async function run(task: ChunkTask): Promise<ChunkTaskResult> {
     try {
       const rel = job.compressedOffset - start;
       inflateJob(job, staging + rel, job.compressedEnd - job.compressedOffset, buffer);
-      const got = sha256(new Uint8Array(buffer, job.target, job.chunkSize));
+      const got = sha256(new Uint8Array(job.buffer ?? buffer, job.target, job.chunkSize));
       if (got !== job.chunkDigest) {
         throw new VerificationError(`chunk at blob offset ${job.compressedOffset}: content digest ${got} does not match the TOC's ${job.chunkDigest}`);
       }

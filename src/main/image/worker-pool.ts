@@ -5,7 +5,7 @@
 // no on-demand read waits.
 import os from 'node:os';
 import { Piscina } from 'piscina';
-import { AuthError, CrfsError, FormatError, NotFoundError, RegistryError, VerificationError } from '../errors.js';
+import { AuthError, FormatError, NotFoundError, RegistryError, VerificationError } from '../errors.js';
 import { BlockCache } from '../cache/block-cache.js';
 import type { ChunkFetcher, ChunkJob } from '../cache/chunk-store.js';
 import { DEFAULT_MAX_BATCH } from '../cache/chunk-store.js';
@@ -122,7 +122,6 @@ export class WorkerPool implements ChunkFetcher {
     const where = `layer ${layer} (${l.info.digest})`;
     const missing = jobs.find((j) => j.chunk.chunkDigest === undefined);
     if (missing) throw new VerificationError(`${where}: chunk at blob offset ${missing.chunk.compressedOffset} has no digest to verify`);
-    if (jobs.some((j) => j.target.buffer !== this.memory.buffer)) throw new CrfsError('EINTERNAL', 'chunk target outside the shared memory');
     const auth = this.image.authorizer();
     const header = authorization ?? (await auth?.current());
     const blob = l.blob.locator() as BlobLocator | FileBlobLocator;
@@ -134,6 +133,7 @@ export class WorkerPool implements ChunkFetcher {
       jobs: jobs.map((j) => ({
         compressedOffset: j.chunk.compressedOffset, compressedEnd: j.chunk.compressedEnd, chunkSize: j.chunk.chunkSize,
         innerOffset: j.chunk.innerOffset, chunkDigest: j.chunk.chunkDigest!, target: j.target.offset,
+        ...(j.target.buffer === this.memory.buffer ? {} : { buffer: j.target.buffer }),
       })),
     };
     const result = (await this.pool.run(task)) as ChunkTaskResult;
