@@ -72,7 +72,12 @@ export function parseNumeric(b: Uint8Array, off: number, len: number, what: stri
 }
 
 function checksumOk(b: Uint8Array): boolean {
-  const want = parseNumeric(b, 148, 8, 'checksum');
+  let want: number;
+  try {
+    want = parseNumeric(b, 148, 8, 'checksum');
+  } catch {
+    return false;
+  }
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {
