@@ -9,7 +9,7 @@ import { openImage, type Image } from '../src/main/image/image.js';
 import { RegistryClient } from '../src/main/registry/client.js';
 import { FormatError, NotFoundError, VerificationError } from '../src/main/errors.js';
 import { pushImage, startRegistry, makeTarGz, type TestRegistry } from './helpers/registry.js';
-import { isFormatFile, snapshot, umociUnpack, type PathInfo } from './helpers/tree-snapshot.js';
+import { isFormatFile, snapshot, umociUnpack, type PathInfo } from './helpers/image-tree.js';
 import { vectorDir, SKIP_NO_VECTORS } from './helpers/vectors.js';
 
 const TYPE_BITS: Record<string, PathInfo['type']> = { dir: 'dir', reg: 'reg', symlink: 'symlink', char: 'char', block: 'block', fifo: 'fifo' };

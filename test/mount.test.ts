@@ -12,7 +12,7 @@ import { openImage } from '../src/main/image/image.js';
 import { MountedImage, type MountImageOptions } from '../src/main/fs/mounted-image.js';
 import { RegistryClient } from '../src/main/registry/client.js';
 import { pushImage, startRegistry, type TestRegistry } from './helpers/registry.js';
-import { isFormatFile, snapshot, umociUnpack } from './helpers/tree-snapshot.js';
+import { isFormatFile, snapshot, umociUnpack } from './helpers/image-tree.js';
 import { repoRoot, vectorDir, SKIP_NO_VECTORS } from './helpers/vectors.js';
 
 const run = promisify(execFile);
