@@ -20,3 +20,4 @@ export { WasmInflater } from './format/wasm-inflater.js';
 export { inflaterByName, defaultInflater, INFLATER_NAMES, DEFAULT_INFLATER, type InflaterName } from './format/inflaters.js';
 export { InflateError, type InflateErrorKind } from './format/inflate-error.js';
 export { InflateStream, InflateStatus, WINDOW_BYTES, type InflateStep, type StreamOptions } from './format/inflate-stream.js';
+export { writeEstargz, DEFAULT_LEVEL, type WriteEstargzOptions, type WriteEstargzResult } from './format/writer.js';
