@@ -45,6 +45,9 @@ export interface ConvertImageOptions extends RegistryClientOptions {
   layerConcurrency?: number;
   /** Also push the metadata-only image here. */
   meta?: string;
+  /** Blobs larger than this are uploaded in PATCH chunks of `uploadChunkSize` (default 32 MiB / 8 MiB). */
+  monolithicMax?: number;
+  uploadChunkSize?: number;
   /** Share a registry client. */
   client?: RegistryClient;
   /** Parent of the temporary directory holding converted layers. Default os.tmpdir(). */
@@ -112,12 +115,13 @@ export async function convertImage(src: string, dst: string, opts: ConvertImageO
   const own = opts.client ? undefined : new RegistryClient(opts);
   const client = opts.client ?? own!;
   const tmp = await mkdtemp(path.join(opts.tmpDir ?? os.tmpdir(), 'crfs-convert-'));
+  const upload = { ...(opts.monolithicMax !== undefined ? { monolithicMax: opts.monolithicMax } : {}), ...(opts.uploadChunkSize ? { chunkSize: opts.uploadChunkSize } : {}) };
   try {
     const job: Job = {
       src: client.source(srcRef) as Source,
       srcRef,
-      dest: openDestination(dstRef, client),
-      meta: opts.meta ? openDestination(parseReference(opts.meta), client) : undefined,
+      dest: openDestination(dstRef, client, upload),
+      meta: opts.meta ? openDestination(parseReference(opts.meta), client, upload) : undefined,
       tmp, opts, blobs: {},
     };
     return await convertTop(job);

@@ -24,10 +24,13 @@ export interface ImageDestination {
   tag(bytes: Uint8Array, mediaType: string): Promise<string>;
 }
 
+/** Largest blob uploaded in one PUT (read into memory whole). */
+export const MONOLITHIC_MAX = 32 << 20;
+
 const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** Opens a destination for a parsed reference. Registry references must name a tag, not a digest. */
-export function openDestination(ref: Reference, client: RegistryClient): ImageDestination {
+export function openDestination(ref: Reference, client: RegistryClient, upload: { monolithicMax?: number; chunkSize?: number } = {}): ImageDestination {
   if (ref.transport === 'oci') return new OciLayoutDestination(ref.path, ref.tag);
   if (ref.digest !== undefined) throw new UsageError(`destination ${formatReference(ref)} names a digest; give a tag to push to`);
   const repo = { registry: ref.registry, repository: ref.repository };
@@ -35,7 +38,12 @@ export function openDestination(ref: Reference, client: RegistryClient): ImageDe
   return {
     name: formatReference(ref),
     registry: ref.registry,
-    pushBlob: (body, digest, opts = {}) => client.pushBlobBody(repo, body, digest, opts.mountFrom ? { mountFrom: opts.mountFrom } : {}),
+    // Bigger blobs go as PATCH chunks so that no more than one chunk is ever in memory.
+    pushBlob: (body, digest, opts = {}) => client.pushBlobBody(repo, body, digest, {
+      chunked: body.size > (upload.monolithicMax ?? MONOLITHIC_MAX),
+      ...(upload.chunkSize ? { chunkSize: upload.chunkSize } : {}),
+      ...(opts.mountFrom ? { mountFrom: opts.mountFrom } : {}),
+    }),
     putManifest: (bytes, mediaType) => client.pushManifest(repo, sha256(bytes), bytes, mediaType),
     tag: (bytes, mediaType) => client.pushManifest(repo, tag, bytes, mediaType),
   };
