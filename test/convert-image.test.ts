@@ -197,7 +197,7 @@ test('a converted image is accepted by skopeo, unpacks (umoci) to the same files
   // Big blobs go up in PATCH chunks (a tiny threshold here); the registry checks the digest of the assembly.
   const chunked = await convertImage(src, `${registry.host}/c/rich-chunked:v1`, { client, chunkSize: 65536, monolithicMax: 4096, uploadChunkSize: 50_000 });
   assert.equal(chunked.digest, res.digest);
-  assert.ok((chunked.blobs['chunked'] ?? 0) >= 2, JSON.stringify(chunked.blobs));
+  assert.ok((chunked.blobs['chunked'] ?? 0) >= 1, JSON.stringify(chunked.blobs));
 });
 
 test('multi-platform: --all-platforms converts each platform into an index; --platform picks one', async () => {
