@@ -21,3 +21,5 @@ export { inflaterByName, defaultInflater, INFLATER_NAMES, DEFAULT_INFLATER, type
 export { InflateError, type InflateErrorKind } from './format/inflate-error.js';
 export { InflateStream, InflateStatus, WINDOW_BYTES, type InflateStep, type StreamOptions } from './format/inflate-stream.js';
 export { writeEstargz, DEFAULT_LEVEL, type WriteEstargzOptions, type WriteEstargzResult } from './format/writer.js';
+export { convertImage, type ConvertImageOptions, type ConvertImageResult, type ConvertEvent, type ConvertedLayer, type ConvertedPlatform, type LayerMode } from './image/convert-image.js';
+export { openDestination, OciLayoutDestination, MONOLITHIC_MAX, type ImageDestination } from './image/image-destination.js';
