@@ -50,7 +50,16 @@ function intFlag(name: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
+// Paths, and names that only a file would have (docker would read `out.esgz` as docker.io/library/out.esgz).
+const isPath = (a: string): boolean => !TRANSPORT_RE.test(a) && (a.startsWith('/') || a.startsWith('.') || existsSync(a) || /\.(esgz|stargz|tar|tgz|gz)$/.test(a));
+
 export async function runConvertImage(src: string, dst: string, flags: ConvertImageFlags, prioritizedFiles: string[] | undefined): Promise<void> {
+  if (isPath(dst)) {
+    throw new UsageError(`"${dst}" is a local path: converting an image into a local file is not supported yet; give an image reference (docker://REF, or oci:DIR[:TAG] for a local OCI layout)`);
+  }
+  if (isPath(src)) {
+    throw new UsageError(`"${src}" is a local path: converting a layer file into an image is not supported yet; convert it to a file (crfs convert IN OUT) or push an image and convert that`);
+  }
   if (flags.legacy) throw new UsageError('--legacy applies to local layer files only; images are always converted to eStargz');
   const mode: ProgressMode = flags.json ? 'json' : process.stderr.isTTY ? 'bars' : 'lines';
   const sink = progressSink(mode);
