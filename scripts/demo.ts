@@ -58,6 +58,10 @@ function alive(pid: number): boolean {
 function crfs(args: string[], opts: { inherit?: boolean; stderr?: boolean } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [crfsBin, ...args], { stdio: ['ignore', 'pipe', opts.inherit ? 'inherit' : 'pipe'] });
+    // Stopped with the demo: an interrupted convert removes its temporary files and leaves the tag alone.
+    const stop = async (): Promise<void> => { if (child.exitCode === null) child.kill('SIGINT'); };
+    cleanups.push(stop);
+    child.once('exit', () => cleanups.splice(cleanups.indexOf(stop), 1));
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
