@@ -11,7 +11,6 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import tar from 'tar-stream';
 import { writeEstargz } from '../src/main/format/writer.js';
 import { TOC_DIGEST_ANNOTATION, UNCOMPRESSED_SIZE_ANNOTATION } from '../src/main/format/types.js';
 import { convertImage } from '../src/main/image/convert-image.js';
@@ -20,7 +19,7 @@ import { RegistryClient } from '../src/main/registry/client.js';
 import { sha256Digest } from '../src/main/registry/manifest.js';
 import { OCI_LAYER_TAR } from '../src/main/registry/media-types.js';
 import { NotFoundError } from '../src/main/errors.js';
-import { pushImage, pushIndex, startRegistry, type TestRegistry } from './helpers/registry.js';
+import { makeTar, pushImage, pushIndex, startRegistry, type TestRegistry } from './helpers/registry.js';
 import { isFormatFile, snapshot, umociUnpack } from './helpers/image-tree.js';
 import { repoRoot } from './helpers/vectors.js';
 
@@ -42,40 +41,6 @@ test.after(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-interface Item {
-  name: string;
-  type?: 'file' | 'directory' | 'symlink' | 'link';
-  content?: Buffer | string;
-  linkname?: string;
-  mode?: number;
-  uid?: number;
-  gid?: number;
-}
-
-/** An uncompressed tar with owners, modes, links (tar-stream). */
-async function tarOf(items: Item[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const ended = new Promise<void>((r) => pack.on('end', () => r()));
-  for (const it of items) {
-    const type = it.type ?? 'file';
-    const content = typeof it.content === 'string' ? Buffer.from(it.content) : it.content ?? Buffer.alloc(0);
-    const h = {
-      name: it.name, type, mode: it.mode ?? (type === 'directory' ? 0o755 : 0o644), uid: it.uid ?? 0, gid: it.gid ?? 0,
-      mtime: new Date(1_600_000_000_000), ...(it.linkname ? { linkname: it.linkname } : {}),
-    };
-    await new Promise<void>((resolve, reject) => {
-      const cb = (e?: Error | null): void => (e ? reject(e) : resolve());
-      if (type === 'file') pack.entry({ ...h, size: content.length }, content, cb);
-      else pack.entry(h, cb);
-    });
-  }
-  pack.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
-
 async function estargzOf(tarBytes: Buffer): Promise<Buffer> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
@@ -88,7 +53,7 @@ async function estargzOf(tarBytes: Buffer): Promise<Buffer> {
  *  and one already eStargz (to pass through). */
 async function pushRichImage(repo: string, tag: string): Promise<void> {
   const big = randomBytes(300_000);
-  const l1 = gzipSync(await tarOf([
+  const l1 = gzipSync(await makeTar([
     { name: 'etc', type: 'directory' },
     { name: 'etc/config', content: 'key=value\n', mode: 0o600, uid: 1000, gid: 1001 },
     { name: 'usr', type: 'directory' },
@@ -101,12 +66,12 @@ async function pushRichImage(repo: string, tag: string): Promise<void> {
     { name: 'data/empty', content: '' },
     { name: 'data/gone', content: 'deleted by layer 2' },
   ]));
-  const l2 = await tarOf([
+  const l2 = await makeTar([
     { name: 'data', type: 'directory', uid: 33, gid: 33 },
     { name: 'data/.wh.gone', content: '' },
     { name: 'data/new', content: 'from layer 2', uid: 5, gid: 6, mode: 0o640 },
   ]);
-  const l3 = await estargzOf(await tarOf([
+  const l3 = await estargzOf(await makeTar([
     { name: 'opt', type: 'directory' },
     { name: 'opt/app', content: randomBytes(5000), mode: 0o755 },
   ]));
@@ -201,8 +166,8 @@ test('a converted image is accepted by skopeo, unpacks (umoci) to the same files
 });
 
 test('multi-platform: --all-platforms converts each platform into an index; --platform picks one', async () => {
-  const amd = await pushImage(client, `${registry.host}/c/multi`, { layers: [gzipSync(await tarOf([{ name: 'arch', content: 'amd64' }]))] });
-  const arm = await pushImage(client, `${registry.host}/c/multi`, { layers: [gzipSync(await tarOf([{ name: 'arch', content: 'arm64' }]))], platform: { os: 'linux', architecture: 'arm64' } });
+  const amd = await pushImage(client, `${registry.host}/c/multi`, { layers: [gzipSync(await makeTar([{ name: 'arch', content: 'amd64' }]))] });
+  const arm = await pushImage(client, `${registry.host}/c/multi`, { layers: [gzipSync(await makeTar([{ name: 'arch', content: 'arm64' }]))], platform: { os: 'linux', architecture: 'arm64' } });
   await pushIndex(client, `${registry.host}/c/multi`, 'v1', [
     { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
     { image: arm, platform: { os: 'linux', architecture: 'arm64' } },
@@ -257,8 +222,8 @@ async function convertAndKill(src: string, dst: string, signal: NodeJS.Signals, 
 
 test('killing a conversion midway (SIGKILL or Ctrl-C) leaves the destination tag unchanged', async () => {
   // Layer 1 is tiny (done at once); layer 2 is 24 MiB of random data at gzip -9 on one thread: seconds of work.
-  const small = gzipSync(await tarOf([{ name: 'small', content: 'x' }]));
-  const slow = gzipSync(await tarOf([{ name: 'random.bin', content: randomBytes(24 << 20) }]), { level: 1 });
+  const small = gzipSync(await makeTar([{ name: 'small', content: 'x' }]));
+  const slow = gzipSync(await makeTar([{ name: 'random.bin', content: randomBytes(24 << 20) }]), { level: 1 });
   await pushImage(client, `${registry.host}/c/kill`, { layers: [small, slow], tag: 'v1' });
   // The destination tag already names another image.
   const before = await convertImage(`${registry.host}/c/multi:v1`, `${registry.host}/c/kill-esgz:v1`, { client });
@@ -278,7 +243,7 @@ test('killing a conversion midway (SIGKILL or Ctrl-C) leaves the destination tag
 });
 
 test('bad input: unreachable source, destination without push rights, corrupt gzip layer: exit 1, clear error, tag untouched', async (t) => {
-  await pushImage(client, `${registry.host}/c/ok`, { layers: [gzipSync(await tarOf([{ name: 'f', content: 'ok' }]))], tag: 'v1' });
+  await pushImage(client, `${registry.host}/c/ok`, { layers: [gzipSync(await makeTar([{ name: 'f', content: 'ok' }]))], tag: 'v1' });
 
   const unreachable = await cli(['convert', 'docker://127.0.0.1:1/nothing:v1', `${registry.host}/c/out:v1`]);
   assert.equal(unreachable.code, 1);
@@ -296,7 +261,7 @@ test('bad input: unreachable source, destination without push rights, corrupt gz
   const withCreds = await cli(['convert', '--creds', 'alice:secret', `${registry.host}/c/ok:v1`, `${locked.host}/c/out:v1`]);
   assert.equal(withCreds.code, 0, withCreds.stderr);
 
-  const good = gzipSync(await tarOf([{ name: 'good', content: 'fine' }]));
+  const good = gzipSync(await makeTar([{ name: 'good', content: 'fine' }]));
   const corrupt = Buffer.concat([good.subarray(0, 20), Buffer.alloc(200, 0x55), good.subarray(220)]);
   await pushImage(client, `${registry.host}/c/corrupt`, { layers: [good, corrupt], tag: 'v1' });
   const bad = await cli(['convert', `${registry.host}/c/corrupt:v1`, `${registry.host}/c/corrupt-esgz:v1`]);
