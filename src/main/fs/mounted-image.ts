@@ -137,7 +137,8 @@ export class MountedImage {
     const layers = this.image.layers.map((l, i) => {
       const fetched = this.pool.stats(i);
       const requests = l.openRequests + fetched.requests;
-      const bytesFetched = this.image.layerObjects[i]!.blob.stats.bytes + fetched.bytes;
+      // The blob reader may be shared with other images of the same client: count this mount's own.
+      const bytesFetched = l.openBytes + fetched.bytes;
       return { digest: l.digest, size: l.size, openRequests: l.openRequests, requests, bytesFetched, fetchedPercent: l.size ? Math.round((10000 * bytesFetched) / l.size) / 100 : 0 };
     });
     const c = this.pool.cache.stats();
