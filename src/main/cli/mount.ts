@@ -1,6 +1,7 @@
 // crfs mount REF DIR: mount an image read-only. Without --foreground the command returns once the
 // mount serves, leaving a daemon behind (a child that reports readiness over IPC).
 import { fork } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,7 @@ interface MountCliOptions extends ImageCliOptions {
   readTimeout?: string;
   inflater?: string;
   statsFile?: string;
+  log?: string;
   debug?: boolean;
 }
 
@@ -96,9 +98,12 @@ async function writeStats(file: string, mounted: MountedImage): Promise<void> {
 }
 
 /** Starts `crfs mount --foreground` as a detached daemon and waits for it to report the mount ready. */
-async function runDaemon(argv: string[]): Promise<void> {
+async function runDaemon(argv: string[], log: string | undefined): Promise<void> {
   const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../bin/crfs.js');
-  const child = fork(bin, [...argv, '--foreground'], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  // The daemon outlives this process: its messages (failed reads...) go to --log, if given.
+  const out = log ? openSync(path.resolve(log), 'a') : 'ignore';
+  const child = fork(bin, [...argv, '--foreground'], { detached: true, stdio: ['ignore', out, out, 'ipc'] });
+  if (typeof out === 'number') closeSync(out);
   const msg = await new Promise<DaemonMessage>((resolve) => {
     child.once('message', (m) => resolve(m as DaemonMessage));
     child.once('exit', (code) => resolve({ error: `the mount daemon exited (status ${code}) before the mount was ready` }));
@@ -122,6 +127,7 @@ export function registerMount(program: Command): void {
     .option('--read-timeout <seconds>', 'fail a read with EIO when no data arrives for this long', '60')
     .option('--inflater <wasm|zlib>', 'inflater the workers use', 'wasm')
     .option('--stats-file <file>', 'write stats JSON here when unmounting')
+    .option('--log <file>', 'where the background daemon writes its messages (default: nowhere)')
     .option('--debug', 'FUSE debug output')
     .action(async (ref: string, dir: string, o: MountCliOptions) => {
       if (o.foreground || process.send) {
@@ -133,6 +139,6 @@ export function registerMount(program: Command): void {
         }
         return;
       }
-      await runDaemon(process.argv.slice(2));
+      await runDaemon(process.argv.slice(2), o.log);
     });
 }

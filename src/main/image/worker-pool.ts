@@ -5,7 +5,7 @@
 // no on-demand read waits.
 import os from 'node:os';
 import { Piscina } from 'piscina';
-import { AuthError, FormatError, NotFoundError, RegistryError, VerificationError } from '../errors.js';
+import { AuthError, FormatError, UsageError, NotFoundError, RegistryError, VerificationError } from '../errors.js';
 import { BlockCache } from '../cache/block-cache.js';
 import type { ChunkFetcher, ChunkJob } from '../cache/chunk-store.js';
 import { DEFAULT_MAX_BATCH } from '../cache/chunk-store.js';
@@ -106,6 +106,11 @@ export class WorkerPool implements ChunkFetcher {
     const maxBlock = 2 ** Math.ceil(Math.log2(Math.max(maxChunk, 4096)));
     const capacity = Math.max(opts.cacheSize ?? 512 << 20, maxBlock);
     const cacheBase = align(stagingBase + slots * stagingSize, maxBlock > 65536 ? 65536 : 4096);
+    // wasm32 addresses 4 GiB at most, and the cache lives inside the module's memory.
+    const MAX_MEMORY = 4 * 1024 ** 3 - 65536;
+    if (cacheBase + capacity > MAX_MEMORY) {
+      throw new UsageError(`cache size ${capacity} bytes is too large: the shared cache must fit in 4 GiB with ${cacheBase} bytes of staging (use --cache-size 3GiB or less)`);
+    }
     this.memory = createInflateMemory(cacheBase + capacity);
     this.cache = new BlockCache(capacity, maxBlock, this.memory.buffer as SharedArrayBuffer, cacheBase);
     const workerData: ChunkWorkerData = {
