@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { CrfsError, UsageError } from '../errors.js';
+import { DEFAULT_INFLATER } from '../format/inflaters.js';
 import { openImage } from '../image/image.js';
 import { MountedImage } from '../fs/mounted-image.js';
 import { addImageOptions, imageOptions, type ImageCliOptions } from './image-options.js';
@@ -21,7 +22,6 @@ interface MountCliOptions extends ImageCliOptions {
   allowOther?: boolean;
   record?: string;
   readTimeout?: string;
-  inflater?: string;
   statsFile?: string;
   log?: string;
   debug?: boolean;
@@ -47,7 +47,7 @@ type DaemonMessage = { ready: true; ms: number } | { error: string };
 
 async function runForeground(ref: string, dir: string, o: MountCliOptions): Promise<void> {
   const started = performance.now();
-  const inflater = (o.inflater ?? 'wasm') as WorkerInflater;
+  const inflater = (o.inflater ?? DEFAULT_INFLATER) as WorkerInflater;
   if (inflater !== 'wasm' && inflater !== 'zlib') throw new UsageError(`--inflater must be wasm or zlib, not "${o.inflater}"`);
   const image = await openImage(ref, imageOptions(o));
   let mounted: MountedImage;
@@ -125,7 +125,6 @@ export function registerMount(program: Command): void {
     .option('--allow-other', 'let other users access the mount (needs user_allow_other in /etc/fuse.conf unless root)')
     .option('--record <file>', 'append the path of every file opened, in first-access order (for crfs convert --prioritize)')
     .option('--read-timeout <seconds>', 'fail a read with EIO when no data arrives for this long', '60')
-    .option('--inflater <wasm|zlib>', 'inflater the workers use', 'wasm')
     .option('--stats-file <file>', 'write stats JSON here when unmounting')
     .option('--log <file>', 'where the background daemon writes its messages (default: nowhere)')
     .option('--debug', 'FUSE debug output')
