@@ -13,7 +13,7 @@ import { RegistryClient, type RegistryClientOptions } from '../registry/client.j
 import type { ImageSource, ResolvedImage } from '../registry/source.js';
 import { readNodeContent, type ContentReader } from './content-reader.js';
 import { DirectFetcher } from './direct-fetcher.js';
-import { Layer, type LayerInfo } from './layer.js';
+import { chunkGeometry, Layer, type LayerInfo } from './layer.js';
 import { resolvePath } from './resolve.js';
 import { UnionTree, type UnionNode } from './union.js';
 
@@ -102,7 +102,7 @@ export class Image implements ContentReader {
     const inflater = options.inflater ?? new ZlibInflater();
     const layers = await Promise.all(resolved.layers.map((desc, i) => Layer.open(i, desc, source.blob(desc), source.name, inflater)));
     const tree = UnionTree.build(layers);
-    const maxChunk = Math.max(4 << 20, ...layers.flatMap((l) => l.reader.index.entries.flatMap((e) => e.chunks.map((c) => c.chunkSize))));
+    const maxChunk = Math.max(4 << 20, chunkGeometry(layers).maxChunk);
     const cache = new BlockCache(Math.max(options.cacheSize ?? DEFAULT_CACHE, maxChunk), maxChunk);
     return new Image(ref, resolved, layers, tree, new ChunkStore(cache, new DirectFetcher(layers, inflater)), client, ownsClient);
   }

@@ -85,3 +85,18 @@ export class Layer implements LayerEntries {
     return this.reader.index.byName.get(name);
   }
 }
+
+/** Largest decompressed chunk and largest compressed chunk span over `layers` (loops: no spread of huge arrays). */
+export function chunkGeometry(layers: readonly Layer[]): { maxChunk: number; maxCompressed: number } {
+  let maxChunk = 1;
+  let maxCompressed = 1;
+  for (const l of layers) {
+    for (const e of l.reader.index.entries) {
+      for (const c of e.chunks) {
+        if (c.chunkSize > maxChunk) maxChunk = c.chunkSize;
+        if (c.compressedEnd - c.compressedOffset > maxCompressed) maxCompressed = c.compressedEnd - c.compressedOffset;
+      }
+    }
+  }
+  return { maxChunk, maxCompressed };
+}

@@ -15,7 +15,7 @@ import { createInflateMemory, sharedInflateLayout } from '../../workers/wasm-inf
 import type { ChunkTask, ChunkTaskError, ChunkTaskResult, ChunkWorkerData, WorkerInflater } from '../../workers/chunk-task.js';
 import type { AuthProvider } from '../registry/authed-request.js';
 import type { Image } from './image.js';
-import type { Layer } from './layer.js';
+import { chunkGeometry, type Layer } from './layer.js';
 
 export interface WorkerPoolOptions {
   /** Worker threads. Default: the number of cores (at least 1). */
@@ -42,21 +42,6 @@ export interface PoolGeometry {
   maxChunk: number;
   /** Largest compressed span of one chunk (sizes the staging areas). */
   maxCompressed: number;
-}
-
-/** Chunk geometry of an image's layers. */
-export function imageGeometry(image: Image): PoolGeometry {
-  let maxChunk = 1;
-  let maxCompressed = 1;
-  for (const l of image.layerObjects) {
-    for (const e of l.reader.index.entries) {
-      for (const c of e.chunks) {
-        maxChunk = Math.max(maxChunk, c.chunkSize);
-        maxCompressed = Math.max(maxCompressed, c.compressedEnd - c.compressedOffset);
-      }
-    }
-  }
-  return { maxChunk, maxCompressed };
 }
 
 export interface LayerFetchStats {
@@ -92,7 +77,7 @@ export class WorkerPool implements ChunkFetcher {
   /** A pool for one image's layers. */
   static forImage(image: Image, opts: WorkerPoolOptions = {}): WorkerPool {
     const auth = image.authorizer();
-    return new WorkerPool({ layer: (n) => ({ layer: image.layerObjects[n]!, auth }) }, imageGeometry(image), opts);
+    return new WorkerPool({ layer: (n) => ({ layer: image.layerObjects[n]!, auth }) }, chunkGeometry(image.layerObjects), opts);
   }
 
   constructor(private readonly layers: LayerDirectory, geometry: PoolGeometry, opts: WorkerPoolOptions = {}) {
