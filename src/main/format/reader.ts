@@ -68,7 +68,7 @@ export class StargzReader {
   /** The entry at `name` (any spelling: "usr/bin", "/usr/bin/", "./usr/bin"), or undefined. */
   lookup(name: string): Entry | undefined {
     const n = normalizeName(name, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    return n.ok ? this.index.byName.get(n.name) : undefined;
+    return typeof n === 'string' ? this.index.byName.get(n) : undefined;
   }
 
   /** Children of directory `name`, in TOC order. */
