@@ -115,22 +115,20 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
   const fail = (reason: string): never => {
     throw new FormatError(`${describe(i, rawName)}: ${reason}`);
   };
-  const int = (e: Raw, key: string, max: number): number | undefined => {
-    const v = e[key];
+  // Field checkers take the value (read at the call site by name: cheaper than a keyed load) and its key for messages.
+  const int = (v: unknown, key: string, max: number): number | undefined => {
     if (v === undefined) return undefined;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
       return fail(`"${key}" must be an integer in [0, ${max}], got ${JSON.stringify(v)}`);
     }
     return v;
   };
-  const str = (e: Raw, key: string): string | undefined => {
-    const v = e[key];
+  const str = (v: unknown, key: string): string | undefined => {
     if (v === undefined) return undefined;
     if (typeof v !== 'string') return fail(`"${key}" must be a string`);
     return v;
   };
-  const digestField = (e: Raw, key: string): string | undefined => {
-    const v = e[key];
+  const digestField = (v: unknown, key: string): string | undefined => {
     if (v === undefined) return undefined;
     // A file's digest and its single chunk's are usually equal: check that string once.
     if (v !== lastDigest && !isSha256Digest(v)) return fail(`"${key}" is not a sha256:<64 hex> digest: ${JSON.stringify(v).slice(0, 100)}`);
@@ -147,14 +145,14 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
   };
   const addContent = (owner: Entry, e: Raw, chunkOffset: number): void => {
     const compressedOffset = offsetField(e);
-    const innerOffset = int(e, 'innerOffset', limits.maxChunkSize) ?? 0;
-    const chunkSize = int(e, 'chunkSize', limits.maxChunkSize) ?? 0; // 0: unspecified (the rest of the file)
+    const innerOffset = int(e.innerOffset, 'innerOffset', limits.maxChunkSize) ?? 0;
+    const chunkSize = int(e.chunkSize, 'chunkSize', limits.maxChunkSize) ?? 0; // 0: unspecified (the rest of the file)
     const prev = content[content.length - 1];
     if (prev && (compressedOffset < prev.compressedOffset || (compressedOffset === prev.compressedOffset && innerOffset <= prev.innerOffset))) {
       fail(`offset ${compressedOffset} (innerOffset ${innerOffset}) does not increase over the previous chunk's ${prev.compressedOffset} (innerOffset ${prev.innerOffset})`);
     }
     const loc: ChunkLocation = {
-      compressedOffset, compressedEnd: tocOffset, chunkOffset, chunkSize, innerOffset, chunkDigest: digestField(e, 'chunkDigest'),
+      compressedOffset, compressedEnd: tocOffset, chunkOffset, chunkSize, innerOffset, chunkDigest: digestField(e.chunkDigest, 'chunkDigest'),
     };
     if (owner.chunks === NO_CHUNKS) owner.chunks = [loc];
     else owner.chunks.push(loc);
@@ -213,7 +211,7 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
       const owner = byName.get(name);
       if (owner === undefined || owner.type !== 'reg' || owner.index < 0) fail('chunk does not follow a regular file of that name');
       if (owner!.size === 0) fail('chunk of an empty file');
-      const chunkOffset = int(e, 'chunkOffset', limits.maxFileSize);
+      const chunkOffset = int(e.chunkOffset, 'chunkOffset', limits.maxFileSize);
       if (chunkOffset === undefined) fail('chunk has no "chunkOffset"');
       addContent(owner!, e, chunkOffset!);
       continue;
@@ -233,17 +231,17 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
       if (type === 'dir') entry.numLink = 2;
     }
 
-    entry.mode = (int(e, 'mode', MAX_MODE) ?? 0) & 0o7777;
-    entry.uid = int(e, 'uid', MAX_ID) ?? 0;
-    entry.gid = int(e, 'gid', MAX_ID) ?? 0;
+    entry.mode = (int(e.mode, 'mode', MAX_MODE) ?? 0) & 0o7777;
+    entry.uid = int(e.uid, 'uid', MAX_ID) ?? 0;
+    entry.gid = int(e.gid, 'gid', MAX_ID) ?? 0;
     // The TOC names an id only when the name changes; carry names forward per id in TOC order.
-    const userName = str(e, 'userName');
+    const userName = str(e.userName, 'userName');
     if (userName) userNames.set(entry.uid, userName);
     entry.userName = userNames.get(entry.uid);
-    const groupName = str(e, 'groupName');
+    const groupName = str(e.groupName, 'groupName');
     if (groupName) groupNames.set(entry.gid, groupName);
     entry.groupName = groupNames.get(entry.gid);
-    const modtime = str(e, 'modtime');
+    const modtime = str(e.modtime, 'modtime');
     if (modtime !== undefined) {
       if (modtime !== lastModtime) {
         // Layers repeat the same few times: parse each distinct one once in a row.
@@ -260,12 +258,12 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
       for (const v of Object.values(xattrs as object)) if (typeof v !== 'string') fail('"xattrs" values must be base64 strings');
       entry.xattrs = xattrs as Record<string, string>;
     }
-    entry.digest = digestField(e, 'digest');
+    entry.digest = digestField(e.digest, 'digest');
 
     switch (type as FileType) {
       case 'reg': {
-        entry.size = int(e, 'size', limits.maxFileSize) ?? 0;
-        if (entry.size > 0) addContent(entry, e, int(e, 'chunkOffset', 0) ?? 0);
+        entry.size = int(e.size, 'size', limits.maxFileSize) ?? 0;
+        if (entry.size > 0) addContent(entry, e, int(e.chunkOffset, 'chunkOffset', 0) ?? 0);
         const base = name;
         if ((base === PREFETCH_LANDMARK || base === NO_PREFETCH_LANDMARK) && landmark.name === undefined) {
           landmark = {
@@ -277,7 +275,7 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
       }
       case 'symlink':
       case 'hardlink': {
-        const target = str(e, 'linkName');
+        const target = str(e.linkName, 'linkName');
         if (!target) fail(`${type as string} has no "linkName"`);
         if (target!.includes('\0')) fail('"linkName" contains a NUL byte');
         if (type === 'hardlink') {
@@ -292,8 +290,8 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
       }
       case 'char':
       case 'block':
-        entry.devMajor = int(e, 'devMajor', MAX_ID) ?? 0;
-        entry.devMinor = int(e, 'devMinor', MAX_ID) ?? 0;
+        entry.devMajor = int(e.devMajor, 'devMajor', MAX_ID) ?? 0;
+        entry.devMinor = int(e.devMinor, 'devMinor', MAX_ID) ?? 0;
         break;
       default:
         break;
