@@ -11,4 +11,4 @@ export { StargzReader, type OpenOptions } from './format/reader.js';
 export { chunksFor, coalesceChunks, decodeChunk, type ChunkRead } from './format/chunks.js';
 export { verifyBlob, diffID, type VerifyOptions } from './format/verify.js';
 export type { Manifest, ManifestEntry, ManifestChunk } from './format/manifest.js';
-export { normalizeName } from './format/names.js';
+export { normalizeName, parentName, baseName, type BadName } from './format/names.js';

@@ -72,7 +72,7 @@ export class StargzReader {
   }
 
   /** Children of directory `name`, in TOC order. */
-  readdir(name: string): Entry[] {
+  readdir(name: string): readonly Entry[] {
     const entry = this.lookup(name);
     if (entry === undefined) throw new NotFoundError(`no such directory in the layer: ${JSON.stringify(name)}`);
     if (entry.type !== 'dir') throw new UsageError(`not a directory: ${JSON.stringify(name)}`);
