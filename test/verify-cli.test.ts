@@ -60,6 +60,10 @@ test('crfs verify fails with exit 1 naming the entry: corrupt chunk, wrong TOC d
     bad[target.offset! + 14]! ^= 0x40; // inside the deflate data of that file's member
     const badPath = path.join(tmp, 'bad.esgz');
     writeFileSync(badPath, bad);
+    const badFooter = Buffer.from(blob);
+    badFooter[badFooter.length - 5]! ^= 1; // the footer's CRC: only a full verify notices
+    const badFooterPath = path.join(tmp, 'bad-footer.esgz');
+    writeFileSync(badFooterPath, badFooter);
     const notBlob = path.join(tmp, 'not-a-blob');
     writeFileSync(notBlob, 'hello world, definitely not stargz, just some text that is long enough to hold a footer');
     const cases: [string[], RegExp][] = [
@@ -67,6 +71,7 @@ test('crfs verify fails with exit 1 naming the entry: corrupt chunk, wrong TOC d
       [['verify', '--toc-digest', `sha256:${'1'.repeat(64)}`, path.join(dir, 'whiteout.esgz')], /TOC digest mismatch/],
       [['verify', '--toc-digest', 'md5:abc', path.join(dir, 'whiteout.esgz')], /--toc-digest must look like sha256/],
       [['verify', notBlob], /not-a-blob: not a stargz\/eStargz blob/],
+      [['verify', '--no-diff-id', badFooterPath], /bad-footer\.esgz: footer is not an intact gzip member/],
       [['verify', path.join(tmp, 'missing.esgz')], /cannot open blob .*missing\.esgz/],
       [['toc', notBlob], /not a stargz\/eStargz blob/],
     ];
