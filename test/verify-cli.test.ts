@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { assembleBlob } from './helpers/stargz-blob.js';
 import { repoRoot, SKIP_NO_VECTORS, vectorDir } from './helpers/vectors.js';
 
 const run = promisify(execFile);
@@ -83,6 +84,24 @@ test('crfs verify fails with exit 1 naming the entry: corrupt chunk, wrong TOC d
         return true;
       });
     }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('crfs toc refuses a hostile TOC naming the entry, and prints it anyway with --no-check', async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'crfs-toc-cli-'));
+  try {
+    const json = JSON.stringify({ version: 1, entries: [{ name: 'etc', type: 'dir' }, { name: 'etc/../../escape', type: 'reg', size: 0 }] });
+    const file = path.join(tmp, 'hostile.esgz');
+    writeFileSync(file, assembleBlob(Buffer.alloc(0), json));
+    await assert.rejects(run(process.execPath, [crfs, 'toc', file]), (err: { code: number; stderr: string }) => {
+      assert.equal(err.code, 1);
+      assert.match(err.stderr, /hostile\.esgz: TOC entry #1 "etc\/\.\.\/\.\.\/escape": name has a "\.\." path component/);
+      return true;
+    });
+    const { stdout } = await run(process.execPath, [crfs, 'toc', '--no-check', file]);
+    assert.equal(stdout.trim(), json);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
