@@ -128,6 +128,8 @@ export interface TokenFront extends Front {
   scopes: string[];
   /** Forget every issued token (as if they had expired server-side). */
   revokeAll(): void;
+  /** When false, every token is refused (a broken token server). */
+  acceptTokens: boolean;
 }
 
 /** A Bearer-token registry: /token issues tokens (Basic creds required when `users` is set); /v2/ requires them. */
@@ -162,7 +164,7 @@ export async function startTokenFront(upstream: string, opts: { users?: Record<s
     }
     const auth = req.headers.authorization ?? '';
     const exp = auth.startsWith('Bearer ') ? valid.get(auth.slice(7)) : undefined;
-    if (exp === undefined || exp < Date.now()) {
+    if (exp === undefined || exp < Date.now() || !front.acceptTokens) {
       front.unauthorized++;
       const repo = REPO_RE.exec(path)?.[1];
       const scope = repo ? `,scope="repository:${repo}:pull"` : '';
@@ -173,7 +175,7 @@ export async function startTokenFront(upstream: string, opts: { users?: Record<s
     proxy(upstream, req, res, { authorization: undefined });
   });
   Object.assign(front, {
-    host: s.host, url: s.url, log: [], close: s.close, tokenRequests: 0, unauthorized: 0, scopes: [],
+    host: s.host, url: s.url, log: [], close: s.close, tokenRequests: 0, unauthorized: 0, scopes: [], acceptTokens: true,
     revokeAll: () => valid.clear(),
   });
   return front;
