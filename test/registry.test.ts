@@ -151,3 +151,24 @@ test('oci: layout source reads index.json and blobs lazily, like the registry', 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('Docker schema2 manifest and manifest list resolve like their OCI twins', async () => {
+  const { DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST } = await import('../src/main/registry/media-types.js');
+  const m = {
+    schemaVersion: 2, mediaType: DOCKER_MANIFEST,
+    config: { ...amd.manifest.config, mediaType: DOCKER_CONFIG },
+    layers: amd.layers.map((l) => ({ ...l, mediaType: DOCKER_LAYER_GZIP })),
+  };
+  const md = await client.pushManifest(`${reg.host}/app`, 'docker', m);
+  const bytes = Buffer.from(JSON.stringify(m));
+  const list = {
+    schemaVersion: 2, mediaType: DOCKER_MANIFEST_LIST,
+    manifests: [{ mediaType: DOCKER_MANIFEST, digest: md, size: bytes.length, platform: { os: 'linux', architecture: 'amd64' } }],
+  };
+  await client.pushManifest(`${reg.host}/app`, 'dockerlist', list);
+  const r = await client.resolve(`${reg.host}/app:dockerlist`, { platform: 'linux/amd64' });
+  assert.equal(r.manifestDigest, md);
+  assert.equal(r.manifest.mediaType, DOCKER_MANIFEST);
+  assert.equal(r.index?.index.mediaType, DOCKER_MANIFEST_LIST);
+  assert.deepEqual(r.layers.map((l) => l.digest), amd.layers.map((l) => l.digest));
+});
