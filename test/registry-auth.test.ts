@@ -83,6 +83,21 @@ test('bearer: anonymous token flow, token cached across requests, one re-auth af
   }
 });
 
+test('bearer: pushes ask for pull,push scope; a cross-repo mount also asks for pull on the source', async () => {
+  const front = await startTokenFront(openReg.url);
+  const c = new RegistryClient();
+  try {
+    const data = Buffer.from('scoped push');
+    assert.equal((await c.pushBlob(`${front.host}/tok/pushed`, data)).how, 'monolithic');
+    assert.ok(front.scopes.includes('repository:tok/pushed:pull,push'), front.scopes.join(' '));
+    assert.equal((await c.pushBlob(`${front.host}/tok/mounted`, data, { mountFrom: 'tok/pushed' })).how, 'mounted');
+    assert.ok(front.scopes.includes('repository:tok/pushed:pull'), front.scopes.join(' '));
+  } finally {
+    await c.close();
+    await front.close();
+  }
+});
+
 test('bearer: token expiry is honoured (fresh token before it lapses, no 401)', async () => {
   const front = await startTokenFront(openReg.url, { expiresIn: 1 });
   const c = new RegistryClient();

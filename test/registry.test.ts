@@ -122,6 +122,23 @@ test('push: HEAD skips existing, cross-repo mount, chunked upload, manifest PUT 
   await assert.rejects(client.pushBlob(`${reg.host}/push/a:tag`, data), UsageError);
 });
 
+test('push: a refused monolithic PUT falls back to a chunked upload', async () => {
+  const front = await startFaultyFront(reg.url);
+  const c = new RegistryClient();
+  try {
+    front.rejectMonolithic = true;
+    const data = Buffer.from('monolithic refused '.repeat(1000));
+    const r = await c.pushBlob(`${front.host}/push/mono`, data, { chunkSize: 5000 });
+    assert.equal(r.how, 'chunked');
+    assert.equal(front.log.filter((l) => l.status === 413).length, 1);
+    assert.ok(front.log.filter((l) => l.method === 'PATCH').length >= 4);
+    assert.deepEqual(Buffer.from(await client.blob(`${reg.host}/push/mono`, { digest: r.digest, size: data.length }).readAll()), data);
+  } finally {
+    await c.close();
+    await front.close();
+  }
+});
+
 test('oci: layout source reads index.json and blobs lazily, like the registry', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'crfs-oci-'));
   try {

@@ -276,6 +276,8 @@ export interface FaultyFront extends Front {
   blobGets: number;
   /** Serve manifests with one byte changed (the registry's Docker-Content-Digest header kept). */
   tamperManifests: boolean;
+  /** Refuse monolithic blob uploads (PUT with a body) with 413, as size-limited proxies do. */
+  rejectMonolithic: boolean;
 }
 
 export async function startFaultyFront(upstream: string, opts: { slowMs?: number } = {}): Promise<FaultyFront> {
@@ -295,6 +297,12 @@ export async function startFaultyFront(upstream: string, opts: { slowMs?: number
         delete h['content-length'];
         res.writeHead(r.status, { ...h, 'content-length': tampered.length }).end(tampered);
       })().catch(() => res.destroy());
+      return;
+    }
+    if (front.rejectMonolithic && req.method === 'PUT' && /\/blobs\/uploads\//.test(path) && Number(req.headers['content-length'] ?? 0) > 0) {
+      entry.status = 413;
+      req.resume();
+      res.writeHead(413, { 'content-type': 'application/json' }).end('{"errors":[{"code":"SIZE_INVALID","message":"too large"}]}');
       return;
     }
     if (!m || req.method !== 'GET') {
@@ -349,6 +357,6 @@ export async function startFaultyFront(upstream: string, opts: { slowMs?: number
       serveRange(req, res, blob, { multiRange: !front.rejectMultiRange });
     })().catch(() => res.destroy());
   });
-  Object.assign(front, { host: s.host, url: s.url, log: [], close: s.close, faults: [], ignoreRange: false, rejectMultiRange: false, blobGets: 0, tamperManifests: false });
+  Object.assign(front, { host: s.host, url: s.url, log: [], close: s.close, faults: [], ignoreRange: false, rejectMultiRange: false, blobGets: 0, tamperManifests: false, rejectMonolithic: false });
   return front;
 }
