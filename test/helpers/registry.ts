@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import type { RegistryClient } from '../../src/main/registry/client.js';
 import type { Descriptor } from '../../src/main/registry/manifest.js';
@@ -166,6 +166,15 @@ export interface PushedImage {
   layers: Descriptor[];
 }
 
+/** sha256 of the uncompressed layer; a deliberately corrupt layer has none, so its blob digest stands in. */
+function diffIdOf(layer: Buffer): string {
+  try {
+    return sha256Digest(gunzipSync(layer));
+  } catch {
+    return sha256Digest(layer);
+  }
+}
+
 /** Push layers (tar.gz Buffers) + a config as an OCI image; tag it when `tag` is given. */
 export async function pushImage(client: RegistryClient, repo: string, opts: { layers: Buffer[]; tag?: string; platform?: Platform; layerMediaType?: string }): Promise<PushedImage> {
   const platform = opts.platform ?? { os: 'linux', architecture: 'amd64' };
@@ -177,7 +186,8 @@ export async function pushImage(client: RegistryClient, repo: string, opts: { la
   const config = Buffer.from(JSON.stringify({
     architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}),
     config: { Env: ['PATH=/usr/bin:/bin'] },
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+    // diff_ids are digests of the uncompressed layers (umoci checks them).
+    rootfs: { type: 'layers', diff_ids: opts.layers.map(diffIdOf) },
   }));
   const c = await client.pushBlob(repo, config);
   const manifest = { schemaVersion: 2 as const, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, digest: c.digest, size: c.size }, layers };
