@@ -12,3 +12,11 @@ export { chunksFor, coalesceChunks, decodeChunk, type ChunkRead } from './format
 export { verifyBlob, diffID, type VerifyOptions } from './format/verify.js';
 export type { Manifest, ManifestEntry, ManifestChunk } from './format/manifest.js';
 export { normalizeName, parentName, baseName, type BadName } from './format/names.js';
+export * from './registry/index.js';
+export { Image, openImage, verifiableChunks, type OpenImageOptions, type ImageStat, type ImageStats, type LayerStats } from './image/image.js';
+export type { LayerInfo } from './image/layer.js';
+export { UnionTree, type UnionNode } from './image/union.js';
+export { WasmInflater } from './format/wasm-inflater.js';
+export { inflaterByName, defaultInflater, INFLATER_NAMES, DEFAULT_INFLATER, type InflaterName } from './format/inflaters.js';
+export { InflateError, type InflateErrorKind } from './format/inflate-error.js';
+export { InflateStream, InflateStatus, WINDOW_BYTES, type InflateStep, type StreamOptions } from './format/inflate-stream.js';
