@@ -159,34 +159,30 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
     content.push(loc);
     owners.push(owner);
   };
+  /** Links `entry` under its parent directory, creating missing ancestors top-down (iteratively). */
   const addChild = (entry: Entry): void => {
     const parent = parentName(entry.name);
     let dir = byName.get(parent);
     if (dir === undefined) {
-      // Create missing ancestors top-down, iteratively (depth is bounded by the name checks).
       const missing = [parent];
       for (let p = parentName(parent); ; p = parentName(p)) {
-        const found = byName.get(p);
-        if (found) {
-          if (found.type !== 'dir') fail(`ancestor ${JSON.stringify(p)} is not a directory`);
-          break;
-        }
+        dir = byName.get(p);
+        if (dir !== undefined) break; // the root always exists, and depth is bounded by the name checks
         missing.push(p);
       }
       for (let k = missing.length - 1; k >= 0; k--) {
+        if (dir.type !== 'dir') fail(`ancestor ${JSON.stringify(dir.name)} is not a directory`);
         const d = newEntry(missing[k]!, missing[k]!, 'dir', -1);
         d.mode = 0o755;
         d.numLink = 2;
-        link(d);
+        link(dir, d);
+        dir = d;
       }
-      dir = byName.get(parent)!;
-    } else if (dir.type !== 'dir') {
-      fail(`parent ${JSON.stringify(parent)} is not a directory`);
     }
-    link(entry);
+    if (dir.type !== 'dir') fail(`parent ${JSON.stringify(parent)} is not a directory`);
+    link(dir, entry);
   };
-  const link = (entry: Entry): void => {
-    const parent = byName.get(parentName(entry.name))!;
+  const link = (parent: Entry, entry: Entry): void => {
     children.get(parent.name)!.push(entry);
     byName.set(entry.name, entry);
     if (entry.type === 'dir') {
