@@ -102,6 +102,12 @@ const hostile: [string, unknown[], RegExp, number?][] = [
   ['path traversal ../x', [{ name: '../x', type: 'reg', size: 0 }], /"\.\.\/x".*"\.\." path component/],
   ['a/../../b', [{ name: 'a/../../b', type: 'reg', size: 0 }], /"a\/\.\.\/\.\.\/b".*"\.\." path component/],
   ['absolute /../etc/passwd', [{ name: '/../etc/passwd', type: 'reg', size: 0 }], /"\/\.\.\/etc\/passwd".*"\.\."/],
+  ['absolute weirdness /./../x', [{ name: '/./../x', type: 'reg', size: 0 }], /"\/\.\/\.\.\/x".*"\.\." path component/],
+  ['absolute weirdness //etc/./passwd', [{ name: '//etc/./passwd', type: 'reg', size: 0 }], /"\/\/etc\/\.\/passwd".*"\." path component/],
+  ['trailing ..', [{ name: 'etc/..', type: 'dir' }], /"etc\/\.\.".*"\.\."/],
+  ['hardlink to a hardlink', [
+    { name: 'f', type: 'reg', size: 0 }, { name: 'h1', type: 'hardlink', linkName: 'f' }, { name: 'h2', type: 'hardlink', linkName: 'h1' },
+  ], /#2 "h2".*is a hardlink, not a regular file/],
   ['.. as a whole name', [{ name: '..', type: 'dir' }], /"\.\."/],
   ['empty component a//b', [{ name: 'a//b', type: 'reg', size: 0 }], /"a\/\/b".*empty path component/],
   ['dot component a/./b', [{ name: 'a/./b', type: 'reg', size: 0 }], /"a\/\.\/b".*"\." path component/],
