@@ -1,4 +1,8 @@
 // Every bench suite, in the order `npm run bench` runs them.
 import type { BenchSuite } from './suite.js';
+import { registrySuite } from './registry.js';
+import { tocSuite } from './toc.js';
 
 export const suites: BenchSuite[] = [];
+suites.push(registrySuite);
+suites.push(tocSuite);

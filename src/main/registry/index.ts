@@ -17,3 +17,5 @@ export { pushBlob, pushManifest, type PushBlobOptions, type PushBlobResult } fro
 export { RegistryClient, type RegistryClientOptions } from './client.js';
 export type { ImageSource, RangeReader, ResolvedImage, ResolveOptions, FileBlobLocator } from './source.js';
 export type { FetchedManifest } from './resolve.js';
+export { serveAuthProvider, remoteAuthProvider } from './worker-auth.js';
+export { openBlobLocator, isFileLocator } from './locator.js';
