@@ -68,6 +68,15 @@ export interface ImageStats {
 
 const DEFAULT_CACHE = 64 << 20;
 
+/**
+ * How much of a layer's tail to fetch at open, so footer and TOC come in one request: TOCs grow
+ * with the number of files, which grows with the layer, so 2% of the blob, between 64 KiB and 2 MiB.
+ * A TOC larger than that costs a second request.
+ */
+export function tailFor(blobSize: number): number {
+  return Math.min(2 << 20, Math.max(64 << 10, Math.round(blobSize / 50)));
+}
+
 export class Image implements ContentReader {
   private constructor(
     readonly reference: string,
@@ -100,7 +109,7 @@ export class Image implements ContentReader {
   static async fromSource(ref: string, source: ImageSource, options: OpenImageOptions, client: RegistryClient, ownsClient: boolean): Promise<Image> {
     const resolved = await source.resolve(options.platform ? { platform: options.platform } : {});
     const inflater = options.inflater ?? new ZlibInflater();
-    const layers = await Promise.all(resolved.layers.map((desc, i) => Layer.open(i, desc, source.blob(desc), source.name, inflater)));
+    const layers = await Promise.all(resolved.layers.map((desc, i) => Layer.open(i, desc, source.blob(desc), source.name, inflater, tailFor(desc.size))));
     const tree = UnionTree.build(layers);
     const maxChunk = Math.max(4 << 20, chunkGeometry(layers).maxChunk);
     const cache = new BlockCache(Math.max(options.cacheSize ?? DEFAULT_CACHE, maxChunk), maxChunk);
