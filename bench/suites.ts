@@ -2,5 +2,10 @@
 import type { BenchSuite } from './suite.js';
 import { convertSuite } from './convert.js';
 import { prioritizeSuite } from './prioritize.js';
+import { registrySuite } from './registry.js';
+import { tocSuite } from './toc.js';
 
-export const suites: BenchSuite[] = [convertSuite, prioritizeSuite];
+export const suites: BenchSuite[] = [convertSuite];
+suites.push(registrySuite);
+suites.push(tocSuite);
+suites.push(prioritizeSuite);

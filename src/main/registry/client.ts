@@ -48,7 +48,7 @@ export class RegistryClient {
   }
 
   /** Reference -> manifest (platform picked from an index), config and layer descriptors; all digest-verified. */
-  resolve(ref: string | Reference, opts: ResolveOptions = {}): Promise<ResolvedImage> {
+  async resolve(ref: string | Reference, opts: ResolveOptions = {}): Promise<ResolvedImage> {
     return this.source(ref).resolve(opts);
   }
 
@@ -101,7 +101,7 @@ export class RegistryClient {
   }
 
   /** Upload a blob (HEAD skip, optional cross-repo mount, monolithic or chunked). */
-  pushBlob(repo: RepoRef | string, data: Uint8Array, opts: PushBlobOptions = {}): Promise<PushBlobResult> {
+  async pushBlob(repo: RepoRef | string, data: Uint8Array, opts: PushBlobOptions = {}): Promise<PushBlobResult> {
     return pushBlob(this.api(repo), data, opts);
   }
 
@@ -116,7 +116,7 @@ export class RegistryClient {
   }
 
   /** PUT a manifest or index under a tag or digest; returns its digest. */
-  pushManifest(repo: RepoRef | string, reference: string, body: Uint8Array | object, mediaType?: string): Promise<string> {
+  async pushManifest(repo: RepoRef | string, reference: string, body: Uint8Array | object, mediaType?: string): Promise<string> {
     return pushManifest(this.api(repo), reference, body, mediaType);
   }
 

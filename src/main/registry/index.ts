@@ -18,3 +18,5 @@ export { RegistryClient, type RegistryClientOptions } from './client.js';
 export type { ImageSource, RangeReader, ResolvedImage, ResolveOptions, FileBlobLocator } from './source.js';
 export type { FetchedManifest } from './resolve.js';
 export { readBlobStream, type BlobStreamOptions } from './blob-stream.js';
+export { serveAuthProvider, remoteAuthProvider } from './worker-auth.js';
+export { openBlobLocator, isFileLocator } from './locator.js';

@@ -3,7 +3,7 @@
 
 import { open, stat } from 'node:fs/promises';
 import { RegistryError, VerificationError } from '../errors.js';
-import { discard, errorDetail, header } from './http.js';
+import { discard, errorDetail, header, type Response } from './http.js';
 import { sha256Digest } from './manifest.js';
 import { repoScope } from './auth.js';
 import type { RepoApi } from './repo-api.js';
@@ -150,7 +150,7 @@ async function startUpload(api: RepoApi): Promise<URL> {
   return uploadLocation(api, r, `start upload to ${api.name}`);
 }
 
-async function uploadLocation(api: RepoApi, r: { res: import('./http.js').Response; url: URL }, what: string): Promise<URL> {
+async function uploadLocation(api: RepoApi, r: { res: Response; url: URL }, what: string): Promise<URL> {
   if (r.res.statusCode !== 202) await fail(r.res, what);
   const loc = header(r.res, 'location');
   await discard(r.res);
@@ -158,12 +158,12 @@ async function uploadLocation(api: RepoApi, r: { res: import('./http.js').Respon
   return new URL(loc, r.url);
 }
 
-async function fail(res: import('./http.js').Response, what: string): Promise<never> {
+async function fail(res: Response, what: string): Promise<never> {
   const detail = await errorDetail(res);
   throw new RegistryError(`${what}: unexpected status ${res.statusCode}${detail ? ` (${detail})` : ''}`, { status: res.statusCode });
 }
 
-async function checkDigestHeader(res: import('./http.js').Response, digest: string, name: string): Promise<void> {
+async function checkDigestHeader(res: Response, digest: string, name: string): Promise<void> {
   const got = header(res, 'docker-content-digest');
   await discard(res);
   if (got && got !== digest) throw new VerificationError(`upload to ${name}: registry stored ${got}, we sent ${digest}`);
