@@ -109,12 +109,16 @@ export interface RawHeader {
   devMinor: number;
 }
 
-/** Decodes one 512-byte header block; `at` (its offset in the tar) is for error messages. */
+/**
+ * Decodes one 512-byte header block; `at` (its offset in the tar) is for error messages. Byte fields
+ * are copied (`new Uint8Array(view)`; Buffer#slice would not copy): the block may be a view of a large
+ * input buffer that must not stay alive with the header.
+ */
 export function decodeBlock(b: Uint8Array, at: number): RawHeader {
   if (!checksumOk(b)) throw new FormatError(`input is not a valid tar: bad header checksum at tar offset ${at}`);
   const ustar = b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x74 && b[260] === 0x61 && b[261] === 0x72;
   const posix = ustar && b[262] === 0; // "ustar\0"; GNU writes "ustar  \0" and uses the prefix area for times
-  let nameBytes: Uint8Array = cstr(b, 0, 100);
+  let nameBytes: Uint8Array = new Uint8Array(cstr(b, 0, 100));
   if (posix && b[345] !== 0) {
     const prefix = cstr(b, 345, 155);
     const joined = new Uint8Array(prefix.length + 1 + nameBytes.length);
@@ -126,7 +130,7 @@ export function decodeBlock(b: Uint8Array, at: number): RawHeader {
   return {
     typeflag: b[156]!,
     nameBytes,
-    linkNameBytes: cstr(b, 157, 100),
+    linkNameBytes: new Uint8Array(cstr(b, 157, 100)),
     mode: parseNumeric(b, 100, 8, 'mode'),
     uid: parseNumeric(b, 108, 8, 'uid'),
     gid: parseNumeric(b, 116, 8, 'gid'),
@@ -155,7 +159,7 @@ export function parsePaxRecords(body: Uint8Array, into: PaxRecords, at: number):
     if (eq <= 0) throw new FormatError(`malformed pax record (no key=value) at tar offset ${at + p}`);
     const key = dec.decode(rec.subarray(0, eq));
     into.delete(key); // re-insert so the last occurrence's position wins
-    into.set(key, rec.slice(eq + 1));
+    into.set(key, new Uint8Array(rec.subarray(eq + 1))); // a copy: `body` may view a large buffer
     p += len;
   }
 }
