@@ -1,5 +1,8 @@
 // Every bench suite, in the order `npm run bench` runs them.
 import type { BenchSuite } from './suite.js';
 import { convertSuite } from './convert.js';
+import { registrySuite } from './registry.js';
 
-export const suites: BenchSuite[] = [convertSuite];
+export const suites: BenchSuite[] = [];
+suites.push(registrySuite);
+suites.push(convertSuite);
