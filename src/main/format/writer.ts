@@ -37,7 +37,7 @@ export interface WriteEstargzOptions {
   prioritizedFiles?: string[];
   /** Write the 47-byte google/crfs footer and no landmark files. */
   legacy?: boolean;
-  /** Compression worker threads (default: all cores). */
+  /** Compression worker threads (default: one per core, at most 8). */
   workers?: number;
   /** Where to spool the layer while reordering for prioritized files (default os.tmpdir()). */
   tmpDir?: string;
