@@ -244,10 +244,25 @@ function putStr(b: Uint8Array, off: number, len: number, v: Uint8Array): void {
   b.set(v.subarray(0, len), off);
 }
 
+/** Writes an ASCII string (digits, magic) without a TextEncoder round trip: headers are hot with many small files. */
+function putAscii(b: Uint8Array, off: number, s: string): void {
+  for (let i = 0; i < s.length; i++) b[off + i] = s.charCodeAt(i);
+}
+
+/** UTF-8 bytes of `s`, with a fast path for the usual ASCII user and group names. */
+function utf8(s: string): Uint8Array {
+  if (!/[^\x00-\x7f]/.test(s)) {
+    const out = new Uint8Array(s.length);
+    putAscii(out, 0, s);
+    return out;
+  }
+  return enc.encode(s);
+}
+
 /** Writes `v` as NUL-terminated octal if it fits, else GNU base-256. Returns false if neither can hold it. */
 function putNumeric(b: Uint8Array, off: number, len: number, v: number): boolean {
   if (v >= 0 && v < 8 ** (len - 1)) {
-    putStr(b, off, len, enc.encode(v.toString(8).padStart(len - 1, '0')));
+    putAscii(b, off, v.toString(8).padStart(len - 1, '0'));
     b[off + len - 1] = 0;
     return true;
   }
@@ -267,7 +282,8 @@ function finishChecksum(b: Uint8Array): void {
   b.fill(0x20, 148, 156);
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += b[i]!;
-  putStr(b, 148, 7, enc.encode(sum.toString(8).padStart(6, '0') + '\0'));
+  putAscii(b, 148, sum.toString(8).padStart(6, '0'));
+  b[154] = 0;
   b[155] = 0x20;
 }
 
@@ -329,9 +345,9 @@ function ustarBlock(f: HeaderFields, nameBytes: Uint8Array, linkBytes: Uint8Arra
   }
   b[156] = f.typeflag;
   putStr(b, 157, 100, linkBytes);
-  b.set(enc.encode('ustar\x0000'), 257);
-  const un = enc.encode(f.uname ?? '');
-  const gn = enc.encode(f.gname ?? '');
+  putAscii(b, 257, 'ustar\x0000');
+  const un = utf8(f.uname ?? '');
+  const gn = utf8(f.gname ?? '');
   if (un.length > 32) need('uname', f.uname!);
   else putStr(b, 265, 32, un);
   if (gn.length > 32) need('gname', f.gname!);
