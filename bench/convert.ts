@@ -2,12 +2,14 @@
 // `gzip -6 -c` (and `pigz -6 -c` when installed) of the same tar, in the same run; then read-back:
 // `gzip -dc` of the converted blob against crfs reading every file through its reader (node:zlib and WASM inflaters).
 // Args: --convert-mb N (input size, default 300), --convert-levels 6,9 (crfs levels to measure),
-// --convert-reps N (best of N alternating runs, default 2: the machine may be shared).
+// --convert-reps N (best of N alternating runs, default 2: the machine may be shared), --convert-small-files N
+// (a second input of N small files, default 50000; 0 to skip).
 import { execFile, spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, lstatSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, lstatSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import tar from 'tar-stream';
 import { writeEstargz } from '../src/main/format/writer.js';
 import { inflaterByName } from '../src/main/format/inflaters.js';
 import { StargzReader } from '../src/main/format/reader.js';
@@ -85,6 +87,34 @@ async function inputTar(mb: number, log: (l: string) => void): Promise<string> {
   return file;
 }
 
+/**
+ * A tar of `count` small files (200 B - 3 KB slices of this machine's Python sources, like a node_modules or
+ * site-packages layer) in 100 dirs, written with tar-stream; cached like the /usr tar.
+ */
+async function smallFilesTar(count: number, log: (l: string) => void): Promise<string> {
+  const file = path.join(os.tmpdir(), `crfs-bench-small-py-${count}.tar`);
+  if (existsSync(file)) return file;
+  log(`building ${file}: ${count} small files`);
+  const sources = readdirSync('/usr/lib/python3.11').filter((n) => n.endsWith('.py')).sort().map((n) => readFileSync(path.join('/usr/lib/python3.11', n)));
+  const corpus = Buffer.concat(sources);
+  const pack = tar.pack();
+  const done = new Promise<void>((resolve, reject) => pack.pipe(createWriteStream(`${file}.tmp`)).on('finish', () => resolve()).on('error', reject));
+  const mtime = new Date('2024-01-01T00:00:00Z');
+  for (let d = 0; d < 100; d++) pack.entry({ name: `app/site-packages/pkg${d}/`, type: 'directory', mode: 0o755, mtime });
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const len = 200 + ((i * 7919) % 2800);
+    if (at + len > corpus.length) at = 0;
+    const body = corpus.subarray(at, at + len);
+    at += len;
+    await new Promise<void>((resolve, reject) => pack.entry({ name: `app/site-packages/pkg${i % 100}/m${i}.py`, mode: 0o644, mtime }, body, (err) => (err ? reject(err) : resolve())));
+  }
+  pack.finalize();
+  await done;
+  renameSync(`${file}.tmp`, file);
+  return file;
+}
+
 /** Seconds taken by a shell pipeline. */
 async function timeShell(cmd: string, args: string[]): Promise<number> {
   const t = process.hrtime.bigint();
@@ -127,11 +157,13 @@ export const convertSuite: BenchSuite = {
     const mb = Number(argValue(args, '--convert-mb') ?? 300);
     const levels = (argValue(args, '--convert-levels') ?? '6').split(',').map(Number);
     const reps = Math.max(1, Number(argValue(args, '--convert-reps') ?? 2));
-    const tar = await inputTar(mb, log);
-    const sizeMB = statSync(tar).size / MB;
-    log(`input ${tar}: ${sizeMB.toFixed(0)} MB, best of ${reps} runs each, alternating`);
+    const smallCount = Number(argValue(args, '--convert-small-files') ?? 50_000);
+    const usrTar = await inputTar(mb, log);
+    const small = smallCount > 0 ? await smallFilesTar(smallCount, log) : undefined;
+    const sizeMB = statSync(usrTar).size / MB;
+    log(`input ${usrTar}: ${sizeMB.toFixed(0)} MB, best of ${reps} runs each, alternating`);
     // Warm the page cache so the first measurement does not pay for disk reads.
-    await timeShell('cat "$1" > /dev/null', [tar]);
+    await timeShell('cat "$1" > /dev/null', [usrTar]);
     const pigz = await hasCommand('pigz');
     const gzipOut = path.join(workDir, 'baseline.tar.gz');
     const blobOf = (level: number): string => path.join(workDir, `out-${level}.esgz`);
@@ -142,11 +174,11 @@ export const convertSuite: BenchSuite = {
     let entries = 0;
     const blobSize = new Map<number, number>();
     for (let rep = 0; rep < reps; rep++) {
-      keep('gzip', await timeShell('gzip -6 -c "$1" > "$2"', [tar, gzipOut]));
-      if (pigz) keep('pigz', await timeShell('pigz -6 -c "$1" > "$2"', [tar, path.join(workDir, 'baseline-pigz.tar.gz')]));
+      keep('gzip', await timeShell('gzip -6 -c "$1" > "$2"', [usrTar, gzipOut]));
+      if (pigz) keep('pigz', await timeShell('pigz -6 -c "$1" > "$2"', [usrTar, path.join(workDir, 'baseline-pigz.tar.gz')]));
       for (const level of levels) {
         const t = process.hrtime.bigint();
-        const r = await writeEstargz(createReadStream(tar, { highWaterMark: 1 << 20 }), createWriteStream(blobOf(level)), { level });
+        const r = await writeEstargz(createReadStream(usrTar, { highWaterMark: 1 << 20 }), createWriteStream(blobOf(level)), { level });
         keep(`crfs${level}`, Number(process.hrtime.bigint() - t) / 1e9);
         entries = r.entries;
         blobSize.set(level, r.size);
@@ -199,6 +231,34 @@ export const convertSuite: BenchSuite = {
         wasmVsGzipDc: dcSec / readBest.get('wasm')!,
       },
     });
+
+    // Many small files: per-member work (a gzip member and a digest per file) dominates here.
+    if (small) {
+      const smallMB = statSync(small).size / MB;
+      const sb = new Map<string, number>();
+      const keepS = (key: string, sec: number): void => { sb.set(key, Math.min(sb.get(key) ?? Infinity, sec)); };
+      for (let rep = 0; rep < reps; rep++) {
+        keepS('gzip', await timeShell('gzip -6 -c "$1" > /dev/null', [small]));
+        if (pigz) keepS('pigz', await timeShell('pigz -6 -c "$1" > /dev/null', [small]));
+        const t = process.hrtime.bigint();
+        await writeEstargz(createReadStream(small, { highWaterMark: 1 << 20 }), createWriteStream(path.join(workDir, 'small.esgz')), {});
+        keepS('crfs', Number(process.hrtime.bigint() - t) / 1e9);
+      }
+      const values: Record<string, number | string> = {
+        inputMB: Math.round(smallMB),
+        files: smallCount,
+        crfsMBps: smallMB / sb.get('crfs')!,
+        crfsFilesPerSec: Math.round(smallCount / sb.get('crfs')!),
+        gzip6MBps: smallMB / sb.get('gzip')!,
+        vsGzip: sb.get('gzip')! / sb.get('crfs')!,
+      };
+      if (pigz) {
+        values.pigz6MBps = smallMB / sb.get('pigz')!;
+        values.vsPigz = sb.get('pigz')! / sb.get('crfs')!;
+      }
+      log(`small files: ${[...sb].map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
+      rows.push({ name: `convert ${smallCount} small files (level 6)`, values });
+    }
     return rows;
   },
 };

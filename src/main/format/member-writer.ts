@@ -58,7 +58,6 @@ export class MemberWriter {
     this.buf.set(b, this.batchBytes);
     this.batchBytes = end;
     this.uncompressed += b.length;
-    this.diffHash.update(b);
   }
 
   /**
@@ -105,6 +104,8 @@ export class MemberWriter {
   /** Sends the batch of closed members to the pool (the open member, if any, must be closed first). */
   private async submit(): Promise<void> {
     if (this.memberEnds.length === 0) return;
+    // Batches are submitted in blob order: hash here, one call per batch rather than per append.
+    this.diffHash.update(this.buf.subarray(0, this.batchBytes));
     // The whole buffer is transferred to the worker (it reads up to the last member end).
     const batch: Batch = {
       result: this.pool.run({ data: this.buf, memberEnds: this.memberEnds, digestRanges: this.digestRanges, level: this.level }),

@@ -46,29 +46,35 @@ function cstr(b: Uint8Array, off: number, len: number): Uint8Array {
   return z < 0 ? f : f.subarray(0, z);
 }
 
-/** Octal (space/NUL padded) or GNU base-256 numeric field. */
+/** Octal (space/NUL padded) or GNU base-256 numeric field. Index-based, no strings or views: a hot path. */
 export function parseNumeric(b: Uint8Array, off: number, len: number, what: string): number {
-  const f = b.subarray(off, off + len);
-  if (f[0]! & 0x80) {
-    const negative = f[0] === 0xff;
+  const end = off + len;
+  if (b[off]! & 0x80) {
+    const negative = b[off] === 0xff;
     let v = 0;
-    for (let i = 0; i < f.length; i++) {
-      let byte = i === 0 ? f[i]! & 0x7f : f[i]!;
-      if (negative) byte = (i === 0 ? 0x7f : 0xff) - byte;
+    for (let i = off; i < end; i++) {
+      let byte = i === off ? b[i]! & 0x7f : b[i]!;
+      if (negative) byte = (i === off ? 0x7f : 0xff) - byte;
       v = v * 256 + byte;
     }
     if (!Number.isSafeInteger(v)) throw new FormatError(`tar header ${what} field out of range`);
     return negative ? -(v + 1) : v;
   }
-  let s = '';
-  for (const c of f) {
-    if (c === 0) break;
-    s += String.fromCharCode(c);
+  let i = off;
+  while (i < end && b[i] === 0x20) i++;
+  let v = 0;
+  for (; i < end; i++) {
+    const c = b[i]!;
+    if (c < 0x30 || c > 0x37) break;
+    v = v * 8 + (c - 0x30);
   }
-  s = s.trim();
-  if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new FormatError(`tar header ${what} field is not octal: ${JSON.stringify(s)}`);
-  return Number.parseInt(s, 8);
+  // After the digits: spaces, then a NUL ends the field (anything after it is ignored).
+  for (; i < end && b[i] !== 0; i++) {
+    if (b[i] !== 0x20) {
+      throw new FormatError(`tar header ${what} field is not octal: ${JSON.stringify(Buffer.from(b.subarray(off, end)).toString('latin1'))}`);
+    }
+  }
+  return v;
 }
 
 function checksumOk(b: Uint8Array): boolean {
@@ -313,6 +319,8 @@ function paxRecordBytes(key: string, value: Uint8Array): Uint8Array {
   return out;
 }
 
+const EMPTY_PAX: PaxRecords = new Map();
+
 /** Fields of an output entry (the writer's own entries and re-encoded input entries). */
 export interface HeaderFields {
   typeflag: number;
@@ -364,14 +372,16 @@ function ustarBlock(f: HeaderFields, nameBytes: Uint8Array, linkBytes: Uint8Arra
  * records or has fields ustar cannot hold (long or non-fitting names, big ids/sizes, negative times).
  */
 export function encodeHeader(f: HeaderFields): Uint8Array {
-  const pax: PaxRecords = new Map(f.pax ?? []);
+  // Copied only when records must be added (most entries carry none).
+  let pax: PaxRecords = f.pax ?? EMPTY_PAX;
+  const own = (): PaxRecords => (pax === f.pax || pax === EMPTY_PAX ? (pax = new Map(pax)) : pax);
   const need = (key: string, value: string): void => {
-    if (!pax.has(key)) pax.set(key, enc.encode(value));
+    if (!pax.has(key)) own().set(key, enc.encode(value));
   };
   const link = f.linkNameBytes ?? new Uint8Array(0);
   const split = splitName(f.nameBytes);
-  if (!split) pax.set('path', f.nameBytes);
-  if (link.length > 100) pax.set('linkpath', link);
+  if (!split) own().set('path', f.nameBytes);
+  if (link.length > 100) own().set('linkpath', link);
   const { prefix, name } = split ?? { prefix: new Uint8Array(0), name: f.nameBytes.subarray(Math.max(0, f.nameBytes.length - 100)) };
   const block = ustarBlock(f, name, link.subarray(0, 100), prefix, need);
   if (pax.size === 0) return block;
