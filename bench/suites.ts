@@ -2,7 +2,9 @@
 import type { BenchSuite } from './suite.js';
 import { convertSuite } from './convert.js';
 import { registrySuite } from './registry.js';
+import { tocSuite } from './toc.js';
 
 export const suites: BenchSuite[] = [];
 suites.push(registrySuite);
+suites.push(tocSuite);
 suites.push(convertSuite);

@@ -11,7 +11,7 @@ export { StargzReader, type OpenOptions } from './format/reader.js';
 export { chunksFor, coalesceChunks, decodeChunk, type ChunkRead } from './format/chunks.js';
 export { verifyBlob, diffID, type VerifyOptions } from './format/verify.js';
 export type { Manifest, ManifestEntry, ManifestChunk } from './format/manifest.js';
-export { normalizeName } from './format/names.js';
+export { normalizeName, parentName, baseName, type BadName } from './format/names.js';
 export * from './registry/index.js';
 export { Image, openImage, verifiableChunks, type OpenImageOptions, type ImageStat, type ImageStats, type LayerStats } from './image/image.js';
 export type { LayerInfo } from './image/layer.js';
