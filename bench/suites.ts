@@ -5,7 +5,8 @@ import { prioritizeSuite } from './prioritize.js';
 import { registrySuite } from './registry.js';
 import { tocSuite } from './toc.js';
 
-export const suites: BenchSuite[] = [convertSuite];
+export const suites: BenchSuite[] = [];
 suites.push(registrySuite);
 suites.push(tocSuite);
+suites.push(convertSuite);
 suites.push(prioritizeSuite);

@@ -15,6 +15,7 @@ import tar, { type Header } from 'tar-stream';
 /** tar-stream's header with the pax records it reads and writes (missing from its typings). */
 type PaxHeaders = Partial<Header> & { name: string; pax?: Record<string, string> };
 import { FormatError, UsageError } from '../src/main/errors.js';
+import { verifyBlob } from '../src/main/format/verify.js';
 import { writeEstargz, type WriteEstargzOptions } from '../src/main/format/writer.js';
 import { checkChunks, entryViews, normalizeName, readBlobToc, type EntryView } from './helpers/estargz-blob.js';
 import { extractSnapshot, run } from './helpers/tree-snapshot.js';
@@ -148,9 +149,15 @@ function work(t: { after: (fn: () => void) => void }): string {
   return dir;
 }
 
+/** Converts, then checks the blob with the project's reader: every chunk and file digest, the diffID. */
 async function convert(input: string | Buffer, out: string, opts: WriteEstargzOptions) {
   const src = typeof input === 'string' ? createReadStream(input) : Readable.from([input]);
-  return writeEstargz(src, createWriteStream(out), { workers: 2, ...opts });
+  const r = await writeEstargz(src, createWriteStream(out), { workers: 2, ...opts });
+  const blob = readFileSync(out);
+  const m = await verifyBlob(async (off, len) => blob.subarray(off, off + len), blob.length, { tocDigest: r.tocDigest, diffID: true });
+  assert.equal(m.diffID, r.diffID);
+  assert.equal(m.tocEntries, r.entries);
+  return r;
 }
 
 /** Extraction of `out` equals extraction of `input`, apart from the writer's own files. */

@@ -87,6 +87,16 @@ for (const name of VECTORS) {
     } else {
       assert.ok(!bt.toc.entries.some((e) => e.name.endsWith('.landmark')), 'no landmark in the legacy layout');
     }
+    // The project's reader verifies every digest and sees exactly what the reference's reader saw in
+    // the reference's blob (expect.json, including numLink and content sha256), chunk offsets aside.
+    const { stdout: verified } = await run(process.execPath, [crfs, 'verify', '--json', '--toc-digest', result.tocDigest, out], { maxBuffer: 1 << 26 });
+    const manifest = JSON.parse(verified) as { diffID: string; tocDigest: string; format: string; landmark?: string; entries: { chunks?: { offset?: number }[] }[] };
+    assert.equal(manifest.diffID, result.diffID);
+    assert.equal(manifest.format, meta.format);
+    assert.equal(manifest.landmark, expect.landmark);
+    const withoutOffsets = (entries: { chunks?: { offset?: number }[] }[]): unknown[] =>
+      entries.map((e) => (e.chunks ? { ...e, chunks: e.chunks.map(({ offset: _o, ...c }) => c) } : e));
+    assert.deepEqual(withoutOffsets(manifest.entries), withoutOffsets(expect.entries), 'crfs verify sees what the reference saw');
     const checked = checkChunks(blob, bt, meta.build.chunkSize);
     assert.ok(checked >= expect.entries.filter((e: { chunks?: unknown[] }) => e.chunks?.length).length);
 

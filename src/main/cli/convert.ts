@@ -72,7 +72,7 @@ export function registerConvert(program: Command): void {
     .option('--prioritize <file>', 'file listing paths to put first (one per line), followed by .prefetch.landmark')
     .option('--legacy', 'write the 47-byte google/crfs stargz footer and no landmark files')
     .option('--level <n>', 'gzip compression level 0-9 (default 6)')
-    .option('--workers <n>', 'compression threads (default: number of CPUs)')
+    .option('--workers <n>', 'compression threads (default: number of CPUs, at most 8)')
     .action(async (src: string, dst: string, flags: ConvertFlags & ConvertImageFlags) => {
       if (isImageConversion(src, dst)) {
         return runConvertImage(src, dst, flags, flags.prioritize ? await readPrioritizedList(flags.prioritize) : undefined);
