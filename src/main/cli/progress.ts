@@ -53,10 +53,13 @@ export function progressSink(mode: ProgressMode, out: NodeJS.WritableStream = pr
     fps: 8,
   }, cliProgress.Presets.shades_classic);
   const bars = new Map<string, cliProgress.SingleBar>();
+  // Printed under the bars once they stop (a log line during rendering may never be drawn).
+  const after: string[] = [];
+  let stopped = false;
   return {
     event(e) {
       if (e.type === 'manifest') {
-        if (e.tagged) multi.log(`pushed ${e.destination} (${e.digest})\n`);
+        if (e.tagged) after.push(`pushed ${e.destination} (${e.digest})\n`);
         return;
       }
       const key = `${e.platform}/${e.layer}`;
@@ -75,7 +78,10 @@ export function progressSink(mode: ProgressMode, out: NodeJS.WritableStream = pr
       }
     },
     stop() {
+      if (stopped) return;
+      stopped = true;
       multi.stop();
+      for (const line of after) err.write(line);
     },
   };
 }
