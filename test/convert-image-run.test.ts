@@ -68,6 +68,24 @@ test('the converted image runs from crfs mount (chroot); --record lists what it 
   // Optimize: the recorded files first, then the prefetch landmark.
   const opt = await convertImage(`${registry.host}/r/sample:orig`, `${registry.host}/r/sample:opt`, { client, prioritizedFiles: list });
   assert.equal(opt.platforms[0]!.layers[0]!.mode, 'convert');
+  // From the already converted image too: its layer is converted again (not passed through), without the old
+  // stargz.index.json and landmark, into the same entries in the same order, with the same metadata and digests.
+  const opt2 = await convertImage(`${registry.host}/r/sample:esgz`, `${registry.host}/r/sample:opt2`, { client, prioritizedFiles: list });
+  assert.equal(opt2.platforms[0]!.layers[0]!.mode, 'convert');
+  const tocOf = async (tag: string): Promise<string[]> => {
+    const img = await openImage(`${registry.host}/r/sample:${tag}`, { client });
+    try {
+      assert.ok(img.layers[0]!.prefetchEnd! > 0, `${tag} has a prefetch landmark`);
+      assert.ok(!img.readdir('/').includes('stargz.index.json'));
+      return img.layerObjects[0]!.reader.index.entries.map((e) => JSON.stringify([e.name, e.type, e.size, e.mode, e.uid, e.gid, e.mtimeMs, e.linkName, e.digest]));
+    } finally {
+      await img.close();
+    }
+  };
+  const [a, b] = [await tocOf('opt'), await tocOf('opt2')];
+  assert.equal(a.length, b.length);
+  assert.deepEqual(b, a);
+  assert.ok(a[0]!.includes('bin'), a[0]);
 
   // A cache too small for the whole image: the background fetch does the landmark region only.
   const mountOpts: MountImageOptions = { backgroundFetch: true, cacheSize: 4 << 20 };

@@ -28,6 +28,7 @@ import { wantedPlatform, type ManifestFetcher } from '../registry/resolve.js';
 import type { ImageSource, RangeReader } from '../registry/source.js';
 import { openDestination, type ImageDestination } from './image-destination.js';
 import { countGunzipped } from './gunzip-count.js';
+import { stripFormatFiles } from './strip-format-files.js';
 
 export interface ConvertImageOptions extends RegistryClientOptions {
   /** Platform to convert from a multi-platform source (`os/arch[/variant]`); default this host's. */
@@ -37,7 +38,8 @@ export interface ConvertImageOptions extends RegistryClientOptions {
   /** Writer options. */
   chunkSize?: number;
   level?: number;
-  /** Files to put first in every layer (e.g. a `crfs mount --record` list), followed by the prefetch landmark. */
+  /** Files to put first in every layer (e.g. a `crfs mount --record` list), followed by the prefetch landmark.
+   *  eStargz layers are then converted again (reordered) instead of passed through. */
   prioritizedFiles?: string[];
   /** Compression threads per layer (default: all cores). */
   workers?: number;
@@ -257,7 +259,9 @@ async function convertLayer(job: Job, desc: Descriptor, i: number, n: number, sr
   }
 
   const passthrough = isGzip ? await estargzInfo(blob, desc) : undefined;
-  if (passthrough) {
+  // Reordering an eStargz layer for --prioritize: convert it again, minus the format's own entries.
+  const reorder = passthrough !== undefined && (opts.prioritizedFiles?.length ?? 0) > 0;
+  if (passthrough && !reorder) {
     if (!srcDiffID) throw new RegistryError(`the config has no diff_id for this eStargz layer; cannot pass it through`);
     opts.onProgress?.({ type: 'layer', ...base, mode: 'passthrough', phase: 'push', bytes: 0, total: desc.size });
     const r = await dest.pushBlob(rangeBody(blob, desc.size), desc.digest, { mountFrom });
@@ -273,9 +277,10 @@ async function convertLayer(job: Job, desc: Descriptor, i: number, n: number, sr
   }
 
   const file = path.join(job.tmp, `layer-${desc.digest.replace(':', '-')}-${i}-${pname?.replace(/\//g, '-') ?? 'x'}`);
-  const input = readBlobStream(blob, desc.size, {
+  const stream = readBlobStream(blob, desc.size, {
     onBytes: (bytes, total) => opts.onProgress?.({ type: 'layer', ...base, mode: 'convert', phase: 'read', bytes, total }),
   });
+  const input = reorder ? stripFormatFiles(stream) : stream;
   const w = await writeEstargz(input, createWriteStream(file), {
     ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
     ...(opts.level !== undefined ? { level: opts.level } : {}),
