@@ -2,7 +2,7 @@
 // mount serves, leaving a daemon behind (a child that reports readiness over IPC).
 import { fork } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -10,6 +10,7 @@ import { CrfsError, UsageError } from '../errors.js';
 import { DEFAULT_INFLATER } from '../format/inflaters.js';
 import { openImage } from '../image/image.js';
 import { MountedImage } from '../fs/mounted-image.js';
+import { isMounted } from '../fs/mount.js';
 import { addImageOptions, imageOptions, type ImageCliOptions } from './image-options.js';
 import type { WorkerInflater } from '../../workers/chunk-task.js';
 
@@ -86,9 +87,7 @@ async function runForeground(ref: string, dir: string, o: MountCliOptions): Prom
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, stop);
     // Someone else unmounted us (crfs umount, fusermount -u): notice and exit.
     const watch = setInterval(() => {
-      readFile('/proc/self/mountinfo', 'utf8').then((info) => {
-        if (!info.split('\n').some((l) => l.split(' ')[4] === mounted.mountpoint)) stop();
-      }, () => undefined);
+      void isMounted(mounted.mountpoint).then((still) => { if (!still) stop(); });
     }, 1000);
   });
 }

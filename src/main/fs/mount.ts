@@ -110,7 +110,8 @@ export async function mountFuse(mountpoint: string, ops: FuseOps, options: Mount
   };
 }
 
-async function isMounted(mnt: string): Promise<boolean> {
+/** Whether `mnt` (an absolute path) is a mountpoint now, per /proc/self/mountinfo. */
+export async function isMounted(mnt: string): Promise<boolean> {
   const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
   return info.split('\n').some((l) => l.split(' ')[4] === mnt);
 }
