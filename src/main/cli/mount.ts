@@ -78,6 +78,8 @@ async function runForeground(ref: string, dir: string, o: MountCliOptions): Prom
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
+      // A second signal while unmounting (stuck on a busy mount) exits at once; auto_unmount cleans up.
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => process.exit(1));
       clearInterval(watch);
       void (async () => {
         if (o.statsFile) await writeStats(o.statsFile, mounted);
