@@ -1,0 +1,157 @@
+// Inflate throughput (MB/s of output, single thread) of crfs's WASM inflater against node:zlib
+// (gunzipSync with chunkSize = member size, and inflateRawSync), fflate and, when installed, the native
+// libdeflate-gunzip CLI, on (a) the 4 MiB chunk members of an eStargz layer made from this machine's
+// /usr, and (b) small-file members (one gzip member per file, median a few KiB).
+// Suite args: --inflate-mb N (size of the layer for (a), default 192), --inflate-small-mb N (default 24).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { gunzipSync as fflateGunzip } from 'fflate';
+import { WasmInflater } from '../src/main/format/wasm-inflater.js';
+import { InflateStatus, InflateStream, inflateExports } from '../src/main/format/inflate-stream.js';
+import { inflateModule } from '../src/main/format/wasm-files.js';
+import type { BenchContext, BenchRow, BenchSuite } from './suite.js';
+
+const CHUNK = 4 << 20;
+
+interface Member {
+  gz: Buffer;
+  size: number;
+}
+
+function argNumber(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+}
+
+/** (a): a tar of /usr cut into 4 MiB chunks, each its own gzip member at level 9 (as estargz writes). */
+function chunkMembers(mb: number): Member[] {
+  const tar = execFileSync('sh', ['-c', `tar cf - -C /usr bin include lib/x86_64-linux-gnu share 2>/dev/null | head -c ${mb << 20}`], { maxBuffer: (mb + 1) << 20 });
+  const members: Member[] = [];
+  for (let off = 0; off < tar.length; off += CHUNK) {
+    const piece = tar.subarray(off, Math.min(tar.length, off + CHUNK));
+    members.push({ gz: zlib.gzipSync(piece, { level: 9 }), size: piece.length });
+  }
+  return members;
+}
+
+/** (b): regular files of /usr (up to 64 KiB each, so the median is a few KiB), one member per file. */
+function smallFileMembers(mb: number): Member[] {
+  const members: Member[] = [];
+  let total = 0;
+  const walk = (dir: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (total >= mb << 20) return;
+      const p = path.join(dir, name);
+      let st;
+      try {
+        st = statSync(p, { throwIfNoEntry: false });
+      } catch {
+        continue;
+      }
+      if (!st) continue;
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile() && st.size > 0 && st.size <= 64 << 10) {
+        const data = readFileSync(p);
+        members.push({ gz: zlib.gzipSync(data, { level: 9 }), size: data.length });
+        total += data.length;
+      }
+    }
+  };
+  for (const dir of ['/usr/include', '/usr/share', '/usr/lib']) walk(dir);
+  return members;
+}
+
+/** Best-of-`rounds` throughput in MB/s of output for `fn` run over every member. */
+function measure(members: Member[], fn: (m: Member, i: number) => void, rounds = 3): number {
+  const bytes = members.reduce((s, m) => s + m.size, 0);
+  members.forEach(fn); // warm-up (and JIT)
+  let best = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint();
+    members.forEach(fn);
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return bytes / best / 1e6;
+}
+
+/** The native ceiling: libdeflate-gunzip over the concatenated members (includes process start-up). */
+function libdeflate(ctx: BenchContext, name: string, members: Member[]): number | undefined {
+  if (spawnSync('libdeflate-gunzip', ['-h']).error) return undefined;
+  const file = path.join(ctx.workDir, `${name}.gz`);
+  writeFileSync(file, Buffer.concat(members.map((m) => m.gz)));
+  const bytes = members.reduce((s, m) => s + m.size, 0);
+  let best = Infinity;
+  for (let r = 0; r < 4; r++) {
+    const t0 = process.hrtime.bigint();
+    const res = spawnSync('libdeflate-gunzip', ['-c', file], { maxBuffer: bytes + (1 << 20), encoding: 'buffer' });
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (res.status !== 0 || res.stdout.length !== bytes) throw new Error(`libdeflate-gunzip failed: ${res.stderr}`);
+    if (r > 0) best = Math.min(best, dt);
+  }
+  return bytes / best / 1e6;
+}
+
+function run(ctx: BenchContext, name: string, members: Member[]): BenchRow {
+  const maxSize = Math.max(...members.map((m) => m.size));
+  const dst = new Uint8Array(maxSize);
+  const wasm = new WasmInflater();
+  // Check every inflater's output once before timing anything.
+  for (const m of members) {
+    const want = zlib.gunzipSync(m.gz);
+    if (wasm.gunzipInto(m.gz, dst.subarray(0, m.size)) !== m.size || !Buffer.from(dst.buffer, 0, m.size).equals(want)) throw new Error(`wasm output differs (${name})`);
+    if (!Buffer.from(fflateGunzip(m.gz)).equals(want)) throw new Error(`fflate output differs (${name})`);
+  }
+  // The worker-pool path: members already in wasm memory, inflated straight into a region (no copies).
+  const ex = inflateExports(new WebAssembly.Instance(inflateModule('plain'), {}));
+  const mem = ex.memory!;
+  const state = Math.ceil((ex.__heap_base.value as number) / 64) * 64;
+  const stream = new InflateStream(ex, state);
+  const offsets: number[] = [];
+  let next = Math.ceil((state + InflateStream.stateSize(ex)) / 64) * 64;
+  for (const m of members) {
+    offsets.push(next);
+    next = Math.ceil((next + m.gz.length) / 64) * 64;
+  }
+  const outBase = next;
+  mem.grow(Math.ceil((outBase + maxSize + 64 - mem.buffer.byteLength) / 65536));
+  members.forEach((m, i) => new Uint8Array(mem.buffer).set(m.gz, offsets[i]!));
+  const raw = members.map((m) => m.gz.subarray(10, m.gz.length - 8));
+
+  const values: Record<string, number> = {};
+  values.members = members.length;
+  values.medianKiB = [...members].sort((a, b) => a.size - b.size)[members.length >> 1]!.size / 1024;
+  values.MB = members.reduce((s, m) => s + m.size, 0) / 1e6;
+  ctx.log(`${name}: ${members.length} members, ${values.MB.toFixed(0)} MB`);
+  values.wasm = measure(members, (m) => wasm.gunzipInto(m.gz, dst.subarray(0, m.size)));
+  values.wasmNoCopy = measure(members, (m, i) => {
+    stream.reset('gzip');
+    if (stream.run(offsets[i]!, m.gz.length, outBase, m.size).status !== InflateStatus.Done) throw new Error('wasm: member did not end');
+  });
+  values.zlib = measure(members, (m) => zlib.gunzipSync(m.gz, { chunkSize: Math.max(64, m.size) }));
+  values.inflateRaw = measure(members, (m, i) => zlib.inflateRawSync(raw[i]!, { chunkSize: Math.max(64, m.size) }));
+  values.fflate = measure(members, (m) => fflateGunzip(m.gz, { out: dst.subarray(0, m.size) }), 2);
+  const native = libdeflate(ctx, name, members);
+  if (native !== undefined) values.libdeflate = native;
+  for (const k of ['wasm', 'wasmNoCopy', 'inflateRaw', 'fflate', 'libdeflate']) {
+    if (values[k] !== undefined) values[`${k}Ratio`] = values[k]! / values.zlib;
+  }
+  return { name, values };
+}
+
+export const inflateSuite: BenchSuite = {
+  name: 'inflate',
+  description: 'gzip member inflate MB/s: crfs WASM vs node:zlib, fflate, libdeflate',
+  async run(ctx) {
+    const chunks = chunkMembers(argNumber(ctx.args, '--inflate-mb', 192));
+    const small = smallFileMembers(argNumber(ctx.args, '--inflate-small-mb', 24));
+    return [run(ctx, 'estargz 4MiB chunks', chunks), run(ctx, 'small files', small)];
+  },
+};
