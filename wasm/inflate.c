@@ -334,7 +334,17 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
       if (in_end - in >= FAST_IN_MARGIN && out_end - out >= FAST_OUT_MARGIN) {
         const uint8_t *const in_fast = in_end - FAST_IN_MARGIN;
         uint8_t *const out_fast = out_end - FAST_OUT_MARGIN;
+        // CRC-32 of finished output rides along, 8 bytes per iteration: its table lookups fill
+        // execution slots the bit-serial decoding leaves idle.
+        const uint32_t fused_crc = st->flags & F_GZIP;
+        uint32_t block_ended = 0;
+        uint32_t creg = ~st->crc;
+        const uint8_t *cp = crc_from;
         while (in < in_fast && out < out_fast) {
+          if (fused_crc && out - cp >= 8) {
+            creg = crc32_step8(creg, cp);
+            cp += 8;
+          }
           bb |= load64(in) << bc;
           in += (63 - bc) >> 3;
           bc |= 56;
@@ -348,7 +358,13 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
               bb >>= e & 63;
               bc -= e & 63;
               *out++ = (uint8_t)(e >> 16);
-              continue;
+              e = lt[bb & LIT_MASK];
+              if (e & E_LIT) { // 3 literals of <= 15 bits fit the 56 bits of one refill
+                bb >>= e & 63;
+                bc -= e & 63;
+                *out++ = (uint8_t)(e >> 16);
+                continue;
+              }
             }
             bb |= load64(in) << bc;
             in += (63 - bc) >> 3;
@@ -370,8 +386,8 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
               if (!(e & E_EOB)) FAIL(ER_BAD_LITLEN_CODE);
               bb >>= e & 63;
               bc -= e & 63;
-              bb &= (1ull << bc) - 1;
-              goto end_of_block;
+              block_ended = 1;
+              break;
             }
           }
           uint32_t total = e & 63;
@@ -400,6 +416,10 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
           out += len;
         }
         bb &= (1ull << bc) - 1; // drop look-ahead bits the refills loaded but did not count
+        st->isize += (uint32_t)(cp - crc_from);
+        st->crc = ~creg;
+        crc_from = (uint8_t *)cp;
+        if (block_ended) goto end_of_block;
       }
       // Careful loop: one symbol at a time, every read and write checked; on running out of input
       // mid-symbol it rewinds to the symbol's start.
