@@ -2,6 +2,8 @@
 // (gunzipSync with chunkSize = member size, and inflateRawSync), fflate and, when installed, the native
 // libdeflate-gunzip CLI, on (a) the 4 MiB chunk members of an eStargz layer made from this machine's
 // /usr, and (b) small-file members (one gzip member per file, median a few KiB).
+// Throughput is per CPU second of the inflating process (libdeflate: of the child), best of several
+// interleaved rounds, so that other load on a shared machine distorts the ratios as little as possible.
 // Suite args: --inflate-mb N (size of the layer for (a), default 192), --inflate-small-mb N (default 24).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, statSync, readFileSync, writeFileSync } from 'node:fs';
@@ -69,17 +71,35 @@ function smallFileMembers(mb: number): Member[] {
   return members;
 }
 
-/** Best-of-`rounds` throughput in MB/s of output for `fn` run over every member. */
-function measure(members: Member[], fn: (m: Member, i: number) => void, rounds = 3): number {
+/** CPU seconds this process has used (user + system): steadier than wall time on a shared machine. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/**
+ * MB/s of output per CPU second of each contender, best of `rounds`. Rounds interleave the contenders
+ * so that load from other processes hits them alike.
+ */
+function measure(members: Member[], contenders: Record<string, (m: Member, i: number) => void>, rounds = 5): Record<string, number> {
   const bytes = members.reduce((s, m) => s + m.size, 0);
-  members.forEach(fn); // warm-up (and JIT)
-  let best = Infinity;
+  const best: Record<string, number> = {};
+  for (const fn of Object.values(contenders)) members.forEach(fn); // warm-up (and JIT)
   for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    members.forEach(fn);
-    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+    for (const [name, fn] of Object.entries(contenders)) {
+      const t0 = cpuSeconds();
+      members.forEach(fn);
+      best[name] = Math.max(best[name] ?? 0, bytes / (cpuSeconds() - t0) / 1e6);
+    }
   }
-  return bytes / best / 1e6;
+  return best;
+}
+
+/** CPU seconds used by waited-for children (utime + stime of reaped children, /proc/self/stat). */
+function childCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100; // cutime, cstime in USER_HZ (100 on Linux)
 }
 
 /** The native ceiling: libdeflate-gunzip over the concatenated members (includes process start-up). */
@@ -90,9 +110,9 @@ function libdeflate(ctx: BenchContext, name: string, members: Member[]): number 
   const bytes = members.reduce((s, m) => s + m.size, 0);
   let best = Infinity;
   for (let r = 0; r < 4; r++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = childCpuSeconds();
     const res = spawnSync('libdeflate-gunzip', ['-c', file], { maxBuffer: bytes + (1 << 20), encoding: 'buffer' });
-    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    const dt = childCpuSeconds() - t0;
     if (res.status !== 0 || res.stdout.length !== bytes) throw new Error(`libdeflate-gunzip failed: ${res.stderr}`);
     if (r > 0) best = Math.min(best, dt);
   }
@@ -130,14 +150,16 @@ function run(ctx: BenchContext, name: string, members: Member[]): BenchRow {
   values.medianKiB = [...members].sort((a, b) => a.size - b.size)[members.length >> 1]!.size / 1024;
   values.MB = members.reduce((s, m) => s + m.size, 0) / 1e6;
   ctx.log(`${name}: ${members.length} members, ${values.MB.toFixed(0)} MB`);
-  values.wasm = measure(members, (m) => wasm.gunzipInto(m.gz, dst.subarray(0, m.size)));
-  values.wasmNoCopy = measure(members, (m, i) => {
-    stream.reset('gzip');
-    if (stream.run(offsets[i]!, m.gz.length, outBase, m.size).status !== InflateStatus.Done) throw new Error('wasm: member did not end');
-  });
-  values.zlib = measure(members, (m) => zlib.gunzipSync(m.gz, { chunkSize: Math.max(64, m.size) }));
-  values.inflateRaw = measure(members, (m, i) => zlib.inflateRawSync(raw[i]!, { chunkSize: Math.max(64, m.size) }));
-  values.fflate = measure(members, (m) => fflateGunzip(m.gz, { out: dst.subarray(0, m.size) }), 2);
+  Object.assign(values, measure(members, {
+    wasm: (m) => wasm.gunzipInto(m.gz, dst.subarray(0, m.size)),
+    wasmNoCopy: (m, i) => {
+      stream.reset('gzip');
+      if (stream.run(offsets[i]!, m.gz.length, outBase, m.size).status !== InflateStatus.Done) throw new Error('wasm: member did not end');
+    },
+    zlib: (m) => zlib.gunzipSync(m.gz, { chunkSize: Math.max(64, m.size) }),
+    inflateRaw: (m, i) => zlib.inflateRawSync(raw[i]!, { chunkSize: Math.max(64, m.size) }),
+    fflate: (m) => fflateGunzip(m.gz, { out: dst.subarray(0, m.size) }),
+  }));
   const native = libdeflate(ctx, name, members);
   if (native !== undefined) values.libdeflate = native;
   for (const k of ['wasm', 'wasmNoCopy', 'inflateRaw', 'fflate', 'libdeflate']) {

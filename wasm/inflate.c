@@ -329,8 +329,9 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
 
     case M_HUFF: {
       // Fast loop: every iteration has >= FAST_IN_MARGIN input bytes and >= FAST_OUT_MARGIN output
-      // bytes ahead, and one refill leaves >= 56 bits, enough for a length and a distance with
-      // their extra bits (15 + 5 + 15 + 13).
+      // bytes ahead. Invariant at the top: the bit buffer was just refilled (>= 56 bits, enough for a
+      // length and a distance with their extra bits: 15 + 5 + 15 + 13) and `e` holds the table entry
+      // of the next symbol, looked up early so the load overlaps the previous match copy.
       if (in_end - in >= FAST_IN_MARGIN && out_end - out >= FAST_OUT_MARGIN) {
         const uint8_t *const in_fast = in_end - FAST_IN_MARGIN;
         uint8_t *const out_fast = out_end - FAST_OUT_MARGIN;
@@ -340,35 +341,33 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
         uint32_t block_ended = 0;
         uint32_t creg = ~st->crc;
         const uint8_t *cp = crc_from;
+#define REFILL() (bb |= load64(in) << bc, in += (63 - bc) >> 3, bc |= 56)
+#define CONSUME(entry) (bb >>= (entry) & 63, bc -= (entry) & 63)
+        REFILL();
+        uint32_t e = lt[bb & LIT_MASK];
         while (in < in_fast && out < out_fast) {
           if (fused_crc && out - cp >= 8) {
             creg = crc32_step8(creg, cp);
             cp += 8;
           }
-          bb |= load64(in) << bc;
-          in += (63 - bc) >> 3;
-          bc |= 56;
-          uint32_t e = lt[bb & LIT_MASK];
           if (e & E_LIT) {
-            bb >>= e & 63;
-            bc -= e & 63;
+            // Up to 3 literals (<= 15 bits each) from one refill.
+            CONSUME(e);
             *out++ = (uint8_t)(e >> 16);
             e = lt[bb & LIT_MASK];
             if (e & E_LIT) {
-              bb >>= e & 63;
-              bc -= e & 63;
+              CONSUME(e);
               *out++ = (uint8_t)(e >> 16);
               e = lt[bb & LIT_MASK];
-              if (e & E_LIT) { // 3 literals of <= 15 bits fit the 56 bits of one refill
-                bb >>= e & 63;
-                bc -= e & 63;
+              if (e & E_LIT) {
+                CONSUME(e);
                 *out++ = (uint8_t)(e >> 16);
+                REFILL();
+                e = lt[bb & LIT_MASK];
                 continue;
               }
             }
-            bb |= load64(in) << bc;
-            in += (63 - bc) >> 3;
-            bc |= 56;
+            REFILL(); // e was looked up with >= 26 bits left: still valid
           }
           if (e & E_EXC) {
             if (e & E_SUB) {
@@ -376,16 +375,16 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
               bc -= LIT_TABLE_BITS;
               e = lt[((e >> 16) & 0x7fff) + ((uint32_t)bb & ((1u << ((e >> 8) & 31)) - 1))];
               if (e & E_LIT) {
-                bb >>= e & 63;
-                bc -= e & 63;
+                CONSUME(e);
                 *out++ = (uint8_t)(e >> 16);
+                REFILL();
+                e = lt[bb & LIT_MASK];
                 continue;
               }
             }
             if (e & E_EXC) {
               if (!(e & E_EOB)) FAIL(ER_BAD_LITLEN_CODE);
-              bb >>= e & 63;
-              bc -= e & 63;
+              CONSUME(e);
               block_ended = 1;
               break;
             }
@@ -406,6 +405,8 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
           const uint32_t dist = (e >> 16) + (uint32_t)((bb & ((1ull << total) - 1)) >> ((e >> 8) & 31));
           bb >>= total;
           bc -= total;
+          REFILL();
+          e = lt[bb & LIT_MASK];
           const uint32_t have = (uint32_t)(out - out_hist);
           if (dist > have) {
             if (dist - have > st->whave) FAIL(ER_DIST_TOO_FAR);
@@ -415,6 +416,8 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
           }
           out += len;
         }
+#undef REFILL
+#undef CONSUME
         bb &= (1ull << bc) - 1; // drop look-ahead bits the refills loaded but did not count
         st->isize += (uint32_t)(cp - crc_from);
         st->crc = ~creg;
