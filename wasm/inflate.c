@@ -10,7 +10,7 @@
 #include <wasm_simd128.h>
 
 #define FAST_IN_MARGIN 16  // two 8-byte refills per iteration, each advancing <= 7 bytes
-#define FAST_OUT_MARGIN 320 // longest match (258) plus the 16-byte copy overshoot, plus literals
+#define FAST_OUT_MARGIN 320 // longest match (258) plus the copy overshoot (< 32), plus literals
 #define LIT_MASK ((1u << LIT_TABLE_BITS) - 1)
 #define DIST_MASK ((1u << DIST_TABLE_BITS) - 1)
 
@@ -24,17 +24,22 @@ static inline uint32_t load_le32(const uint8_t *p) {
   return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-// Match copy with room to spare: may write up to 15 bytes past out + len (inside the output region).
+// Match copy with room to spare: may write up to 31 bytes past out + len (inside the output region).
 // Chunks never read bytes they have not yet written because each chunk is at most `dist` long.
 static inline void copy_match_fast(uint8_t *out, uint32_t dist, uint32_t len) {
   uint8_t *const end = out + len;
   const uint8_t *src = out - dist;
   if (dist >= 16) {
-    do {
+    // Most matches are short: two unconditional 16-byte copies, then a loop for the long ones.
+    wasm_v128_store(out, wasm_v128_load(src));
+    wasm_v128_store(out + 16, wasm_v128_load(src + 16));
+    out += 32;
+    src += 32;
+    while (out < end) {
       wasm_v128_store(out, wasm_v128_load(src));
       out += 16;
       src += 16;
-    } while (out < end);
+    }
   } else if (dist >= 8) {
     do {
       store64(out, load64(src));
