@@ -97,6 +97,22 @@ test('concatenated members, zero padding after a member, and trailer checks', ()
   assert.throws(() => w.gunzip(a.subarray(0, a.length - 3)), (e: unknown) => e instanceof InflateError && e.kind === 'truncated');
 });
 
+test('checkCrc: false skips only the CRC-32 (ISIZE and everything else still checked)', () => {
+  const data = usrTar('include', 256 << 10);
+  const gz = zlib.gzipSync(data);
+  const noCrc = new WasmInflater({ checkCrc: false });
+  const badCrc = Buffer.from(gz);
+  badCrc[badCrc.length - 6] ^= 0x10;
+  assert.throws(() => w.gunzip(badCrc), (e: unknown) => e instanceof InflateError && e.kind === 'bad-crc');
+  assert.ok(noCrc.gunzip(badCrc).equals(data));
+  const badSize = Buffer.from(gz);
+  badSize[badSize.length - 1] ^= 0x10;
+  assert.throws(() => noCrc.gunzip(badSize), (e: unknown) => e instanceof InflateError && e.kind === 'bad-isize');
+  const badBody = Buffer.from(gz);
+  badBody[12] ^= 0xff;
+  assert.throws(() => noCrc.gunzip(badBody), InflateError);
+});
+
 test('Inflater interface: gunzipInto with skip, prefix stops, member sequences and cut-short input', () => {
   const data = usrTar('include', 1 << 20);
   const gz = zlib.gzipSync(data, { level: 9 });

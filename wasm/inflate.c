@@ -342,7 +342,7 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
         uint8_t *const out_fast = out_end - FAST_OUT_MARGIN;
         // CRC-32 of finished output rides along, 8 bytes per iteration: its table lookups fill
         // execution slots the bit-serial decoding leaves idle.
-        const uint32_t fused_crc = st->flags & F_GZIP;
+        const uint32_t fused_crc = (st->flags & (F_GZIP | F_NO_CRC)) == F_GZIP;
         uint32_t block_ended = 0;
         uint32_t creg = ~st->crc;
         const uint8_t *cp = crc_from;
@@ -493,10 +493,10 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
       bc = 0;
       SAVE();
       if (in_end - in < 8) goto need_input;
-      st->crc = crc32_update(st->crc, crc_from, (size_t)(out - crc_from));
+      if (!(st->flags & F_NO_CRC)) st->crc = crc32_update(st->crc, crc_from, (size_t)(out - crc_from));
       st->isize += (uint32_t)(out - crc_from);
       crc_from = out;
-      if (load_le32(in) != st->crc) FAIL(ER_BAD_CRC);
+      if (!(st->flags & F_NO_CRC) && load_le32(in) != st->crc) FAIL(ER_BAD_CRC);
       if (load_le32(in + 4) != st->isize) FAIL(ER_BAD_ISIZE);
       in += 8;
       if ((st->flags & F_MULTI) && in < in_end && *in != 0) {
@@ -542,7 +542,7 @@ leave:
   bc &= 7;
   bb &= (1ull << bc) - 1;
   if (st->flags & F_GZIP) {
-    st->crc = crc32_update(st->crc, crc_from, (size_t)(out - crc_from));
+    if (!(st->flags & F_NO_CRC)) st->crc = crc32_update(st->crc, crc_from, (size_t)(out - crc_from));
     st->isize += (uint32_t)(out - crc_from);
   }
   if (status != ST_DONE) {

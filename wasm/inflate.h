@@ -63,6 +63,7 @@ enum {
 #define F_GZIP 1u          // expect gzip member(s) (RFC 1952), else raw deflate
 #define F_MULTI 2u         // after a member, continue with the next one if the next byte is not 0
 #define F_STOP_AT_BLOCK 4u // return ST_BLOCK_END after each non-final block (checkpoints)
+#define F_NO_CRC 8u        // gzip: skip the CRC-32 (the caller verifies a content digest); ISIZE still checked
 
 enum mode { M_HEADER, M_BLOCK, M_STORED, M_HUFF, M_MATCH, M_TRAILER, M_DONE, M_ERROR };
 
