@@ -18,7 +18,7 @@
 #define CODE_TABLE_BITS 7
 // Main table plus the worst case of sub-tables for a complete code: a sub-table of 2^k entries holds
 // at least k+1 codes, so <= 2^k/(k+1) entries per code (288 lit/len codes, k<=5; 30 dist codes, k<=7).
-#define LIT_TABLE_CAP (1024 + 1536 + 64)
+#define LIT_TABLE_CAP ((1 << LIT_TABLE_BITS) + 1600)
 #define DIST_TABLE_CAP (256 + 480 + 32)
 #define CODE_TABLE_CAP 128
 
