@@ -395,7 +395,7 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
             }
           }
           uint32_t total = e & 63;
-          const uint32_t len = (e >> 16) + (uint32_t)((bb & ((1ull << total) - 1)) >> ((e >> 8) & 31));
+          const uint32_t len = (e >> 16) + ((((uint32_t)bb) & ((1u << total) - 1)) >> ((e >> 8) & 31));
           bb >>= total;
           bc -= total;
           e = dt[bb & DIST_MASK];
@@ -407,7 +407,7 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
             if (e & E_EXC) FAIL(ER_BAD_DIST_CODE);
           }
           total = e & 63;
-          const uint32_t dist = (e >> 16) + (uint32_t)((bb & ((1ull << total) - 1)) >> ((e >> 8) & 31));
+          const uint32_t dist = (e >> 16) + ((((uint32_t)bb) & ((1u << total) - 1)) >> ((e >> 8) & 31));
           bb >>= total;
           bc -= total;
           REFILL();
@@ -457,7 +457,7 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
           goto end_of_block;
         }
         uint32_t total = e & 63;
-        const uint32_t len = (e >> 16) + (uint32_t)((bb & ((1ull << total) - 1)) >> ((e >> 8) & 31));
+        const uint32_t len = (e >> 16) + ((((uint32_t)bb) & ((1u << total) - 1)) >> ((e >> 8) & 31));
         DROP(total);
         e = dt[bb & DIST_MASK];
         if ((e & (E_EXC | E_SUB)) == (E_EXC | E_SUB)) {
@@ -468,7 +468,7 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
         if ((e & 63) > bc || ((e & E_EXC) && in == in_end && bc < 15)) goto need_input;
         if (e & E_EXC) FAIL(ER_BAD_DIST_CODE);
         total = e & 63;
-        const uint32_t dist = (e >> 16) + (uint32_t)((bb & ((1ull << total) - 1)) >> ((e >> 8) & 31));
+        const uint32_t dist = (e >> 16) + ((((uint32_t)bb) & ((1u << total) - 1)) >> ((e >> 8) & 31));
         DROP(total);
         if (dist > (uint32_t)(out - out_hist) + st->whave) FAIL(ER_DIST_TOO_FAR);
         const uint32_t room = (uint32_t)(out_end - out);
