@@ -41,11 +41,15 @@ static inline void copy_match_fast(uint8_t *out, uint32_t dist, uint32_t len) {
       src += 16;
     }
   } else if (dist >= 8) {
-    do {
+    store64(out, load64(src));
+    store64(out + 8, load64(src + 8));
+    out += 16;
+    src += 16;
+    while (out < end) {
       store64(out, load64(src));
       out += 8;
       src += 8;
-    } while (out < end);
+    }
   } else if (dist == 1) {
     const v128_t v = wasm_i8x16_splat((int8_t)*src);
     do {
