@@ -124,6 +124,15 @@ test('Inflater interface: gunzipInto with skip, prefix stops, member sequences a
     assert.equal(n, zl.gunzipInto(gz, b, skip), `skip ${skip} len ${len}`);
     assert.ok(Buffer.from(a.subarray(0, n)).equals(data.subarray(skip, skip + n)));
   }
+  // Several members in one src: dst may span the boundary between them.
+  const two = Buffer.concat([zlib.gzipSync(data.subarray(0, 70000)), zlib.gzipSync(data.subarray(70000, 150000))]);
+  for (const [skip, len] of [[69000, 2000], [0, 150000], [70000, 10], [149990, 100]] as const) {
+    const a = new Uint8Array(len);
+    const b = new Uint8Array(len);
+    const n = w.gunzipInto(two, a, skip);
+    assert.equal(n, zl.gunzipInto(two, b, skip), `two members: skip ${skip} len ${len}`);
+    assert.ok(Buffer.from(a.subarray(0, n)).equals(data.subarray(skip, skip + n)));
+  }
   // A member cut short (only the bytes a range read fetched): the decodable prefix, like zlib's sync flush.
   const cut = gz.subarray(0, gz.length >> 1);
   const dst = new Uint8Array(data.length);
