@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages crfs needs to build, test and benchmark, when they are missing.
-#   libfuse2 fuse      FUSE mounts (fuse-native's prebuilt addon links libfuse.so.2)
+#   libfuse2 fuse      FUSE mounts; attr: getfattr, to check xattrs through a mount (fuse-native's prebuilt addon links libfuse.so.2)
 #   docker-registry    the real OCI registry the tests and bench run on loopback
 #   skopeo umoci       reference tools the tests compare against (copy, unpack)
 #   clang-14 lld-14 binaryen   rebuild and check the WASM inflater
@@ -8,7 +8,7 @@
 #   busybox-static runc        programs run from a mounted image in the tests
 #   apache2-utils      htpasswd, for the basic-auth registry test
 set -euo pipefail
-PKGS=(libfuse2 fuse docker-registry skopeo umoci clang-14 lld-14 binaryen libdeflate-tools pigz busybox-static runc apache2-utils)
+PKGS=(libfuse2 fuse attr docker-registry skopeo umoci clang-14 lld-14 binaryen libdeflate-tools pigz busybox-static runc apache2-utils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

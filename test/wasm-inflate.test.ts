@@ -154,17 +154,3 @@ test('inflaterByName / defaultInflater', () => {
   assert.ok(['wasm', 'zlib'].includes(defaultInflater().name));
   assert.throws(() => inflaterByName('pako'), UsageError);
 });
-
-test('--inflater option: choices, default, and the inflater it selects', async () => {
-  const { Command } = await import('commander');
-  const { inflaterOption, inflaterFromOptions } = await import('../src/main/cli/inflater-option.js');
-  const run = (args: string[]): string => {
-    const cmd = new Command('x').exitOverride().configureOutput({ writeErr: () => {} }).addOption(inflaterOption());
-    cmd.parse(args, { from: 'user' });
-    return inflaterFromOptions(cmd.opts()).name;
-  };
-  assert.equal(run([]), defaultInflater().name);
-  assert.equal(run(['--inflater', 'zlib']), 'zlib');
-  assert.equal(run(['--inflater', 'wasm']), 'wasm');
-  assert.throws(() => run(['--inflater', 'pako']), /invalid|Allowed choices/i);
-});

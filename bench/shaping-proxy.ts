@@ -1,0 +1,94 @@
+// A TCP proxy that makes loopback behave like a network: each direction adds half the round-trip
+// time and shares one bandwidth cap across all connections (a link, not a per-socket limit).
+// This kernel has no netem, so the bench puts this in front of the registry for both the lazy
+// path and the pull path.
+import net from 'node:net';
+
+export interface NetworkProfile {
+  name: string;
+  /** Added round-trip time in ms (half each way). */
+  rttMs: number;
+  /** Link capacity in bits per second; 0 = unlimited. */
+  bitsPerSecond: number;
+}
+
+export const PROFILES: Record<string, NetworkProfile> = {
+  loopback: { name: 'loopback', rttMs: 0, bitsPerSecond: 0 },
+  cloud: { name: 'cloud', rttMs: 10, bitsPerSecond: 1e9 },
+  wan: { name: 'wan', rttMs: 40, bitsPerSecond: 100e6 },
+};
+
+/** One direction of the link: serializes bytes at the link rate, then delays them. */
+class Link {
+  private nextFree = 0;
+  constructor(private readonly delayMs: number, private readonly bytesPerMs: number) {}
+
+  /** When (ms, performance.now clock) a chunk sent now arrives at the far end. */
+  arrival(bytes: number): number {
+    const now = performance.now();
+    if (this.bytesPerMs <= 0) return now + this.delayMs;
+    this.nextFree = Math.max(now, this.nextFree) + bytes / this.bytesPerMs;
+    return this.nextFree + this.delayMs;
+  }
+}
+
+export interface ShapingProxy {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Pipes `from` to `to` through `link`, keeping order and propagating backpressure and close. */
+function shape(from: net.Socket, to: net.Socket, link: Link, notBefore = 0): void {
+  let last = notBefore; // arrival of the previous chunk: later chunks never overtake it
+  let pending = 0;
+  let ended = false;
+  from.on('data', (chunk: Buffer) => {
+    const at = Math.max(link.arrival(chunk.length), last);
+    last = at;
+    pending++;
+    if (pending > 64) from.pause();
+    setTimeout(() => {
+      if (!to.destroyed) to.write(chunk);
+      if (--pending <= 16) from.resume();
+      if (pending === 0 && ended) to.end();
+    }, Math.max(0, at - performance.now()));
+  });
+  from.on('end', () => {
+    ended = true;
+    if (pending === 0) to.end();
+  });
+  from.on('error', () => to.destroy());
+  from.on('close', () => { if (pending === 0) to.destroy(); });
+}
+
+export async function startShapingProxy(upstreamPort: number, profile: NetworkProfile, upstreamHost = '127.0.0.1'): Promise<ShapingProxy> {
+  const bytesPerMs = profile.bitsPerSecond / 8 / 1000;
+  const up = new Link(profile.rttMs / 2, bytesPerMs);
+  const down = new Link(profile.rttMs / 2, bytesPerMs);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    client.setNoDelay(true);
+    const upstream = net.connect(upstreamPort, upstreamHost);
+    upstream.setNoDelay(true);
+    sockets.add(client).add(upstream);
+    client.on('close', () => sockets.delete(client));
+    upstream.on('close', () => sockets.delete(upstream));
+    // The client's handshake with us is instant; charge the round trip a real one would cost.
+    shape(client, upstream, up, performance.now() + profile.rttMs);
+    shape(upstream, client, down);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
