@@ -32,10 +32,37 @@ class Link {
   }
 }
 
+/** HTTP requests seen going upstream (request lines only), and bytes each way. */
+export interface ProxyStats {
+  connections: number;
+  bytesUp: number;
+  bytesDown: number;
+  requests: Array<{ at: number; method: string; path: string }>;
+}
+
 export interface ShapingProxy {
   port: number;
   url: string;
+  stats: ProxyStats;
+  /** Zeroes the counters (between measurements). */
+  reset(): void;
   close(): Promise<void>;
+}
+
+const REQUEST_LINE = /(?:^|\r\n)(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/1\.[01]\r\n/g;
+
+/** Counts request lines in a client's byte stream (a line may straddle two chunks: keep a tail). */
+function countRequests(client: net.Socket, stats: ProxyStats): void {
+  let tail = '';
+  client.on('data', (chunk: Buffer) => {
+    const text = tail + chunk.toString('latin1');
+    let last = 0;
+    for (const m of text.matchAll(REQUEST_LINE)) {
+      stats.requests.push({ at: performance.now(), method: m[1]!, path: m[2]! });
+      last = m.index + m[0].length;
+    }
+    tail = text.slice(Math.max(last, text.length - 4096));
+  });
 }
 
 /** Pipes `from` to `to` through `link`, keeping order and propagating backpressure and close. */
@@ -67,9 +94,14 @@ export async function startShapingProxy(upstreamPort: number, profile: NetworkPr
   const up = new Link(profile.rttMs / 2, bytesPerMs);
   const down = new Link(profile.rttMs / 2, bytesPerMs);
   const sockets = new Set<net.Socket>();
+  const stats: ProxyStats = { connections: 0, bytesUp: 0, bytesDown: 0, requests: [] };
   const server = net.createServer((client) => {
+    stats.connections++;
+    countRequests(client, stats);
+    client.on('data', (c: Buffer) => { stats.bytesUp += c.length; });
     client.setNoDelay(true);
     const upstream = net.connect(upstreamPort, upstreamHost);
+    upstream.on('data', (c: Buffer) => { stats.bytesDown += c.length; });
     upstream.setNoDelay(true);
     sockets.add(client).add(upstream);
     client.on('close', () => sockets.delete(client));
@@ -86,6 +118,13 @@ export async function startShapingProxy(upstreamPort: number, profile: NetworkPr
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    stats,
+    reset: () => {
+      stats.connections = 0;
+      stats.bytesUp = 0;
+      stats.bytesDown = 0;
+      stats.requests = [];
+    },
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
