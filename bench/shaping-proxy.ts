@@ -86,7 +86,9 @@ function shape(from: net.Socket, to: net.Socket, link: Link, notBefore = 0): voi
     if (pending === 0) to.end();
   });
   from.on('error', () => to.destroy());
-  from.on('close', () => { if (pending === 0) to.destroy(); });
+  // A close after 'end' is normal teardown: `to.end()` flushes what `to` still buffers (destroy
+  // would drop it when the reader is slow). Only a close without 'end' (an abort) tears `to` down.
+  from.on('close', () => { if (pending === 0 && !ended) to.destroy(); });
 }
 
 export async function startShapingProxy(upstreamPort: number, profile: NetworkProfile, upstreamHost = '127.0.0.1'): Promise<ShapingProxy> {
