@@ -65,30 +65,59 @@ function countRequests(client: net.Socket, stats: ProxyStats): void {
   });
 }
 
-/** Pipes `from` to `to` through `link`, keeping order and propagating backpressure and close. */
+/**
+ * Pipes `from` to `to` through `link`, keeping order and propagating backpressure and close.
+ * Chunks wait in one FIFO drained by a single timer: one timer per chunk would let a later chunk
+ * overtake an earlier one, because timers count from the event loop's cached clock, not from the
+ * performance.now() the arrival times use (a busy loop reordered bytes and broke blob digests).
+ */
 function shape(from: net.Socket, to: net.Socket, link: Link, notBefore = 0): void {
+  const queue: Array<{ at: number; chunk: Buffer }> = [];
   let last = notBefore; // arrival of the previous chunk: later chunks never overtake it
-  let pending = 0;
+  let timer: NodeJS.Timeout | undefined;
   let ended = false;
+  let aborted = false;
+  let paused = false;
+  const finish = (): void => {
+    if (ended) to.end();
+    else if (aborted) to.destroy();
+  };
+  const drain = (): void => {
+    timer = undefined;
+    const now = performance.now();
+    while (queue.length > 0 && queue[0]!.at <= now) {
+      const { chunk } = queue.shift()!;
+      if (!to.destroyed) to.write(chunk);
+    }
+    if (paused && queue.length <= 16) {
+      paused = false;
+      from.resume();
+    }
+    if (queue.length > 0) timer = setTimeout(drain, Math.max(1, queue[0]!.at - now));
+    else finish();
+  };
   from.on('data', (chunk: Buffer) => {
     const at = Math.max(link.arrival(chunk.length), last);
     last = at;
-    pending++;
-    if (pending > 64) from.pause();
-    setTimeout(() => {
-      if (!to.destroyed) to.write(chunk);
-      if (--pending <= 16) from.resume();
-      if (pending === 0 && ended) to.end();
-    }, Math.max(0, at - performance.now()));
+    queue.push({ at, chunk });
+    if (queue.length > 64) {
+      paused = true;
+      from.pause();
+    }
+    timer ??= setTimeout(drain, Math.max(0, at - performance.now()));
   });
   from.on('end', () => {
     ended = true;
-    if (pending === 0) to.end();
+    if (queue.length === 0) to.end();
   });
   from.on('error', () => to.destroy());
   // A close after 'end' is normal teardown: `to.end()` flushes what `to` still buffers (destroy
-  // would drop it when the reader is slow). Only a close without 'end' (an abort) tears `to` down.
-  from.on('close', () => { if (pending === 0 && !ended) to.destroy(); });
+  // would drop it when the reader is slow). Only a close without 'end' (an abort) tears `to` down,
+  // after what already arrived.
+  from.on('close', () => {
+    aborted = !ended;
+    if (queue.length === 0 && aborted) to.destroy();
+  });
 }
 
 export async function startShapingProxy(upstreamPort: number, profile: NetworkProfile, upstreamHost = '127.0.0.1'): Promise<ShapingProxy> {

@@ -47,3 +47,37 @@ for (const name of ['loopback', 'cloud']) {
     }
   });
 }
+
+test('shaping proxy keeps byte order when timers and performance.now() disagree (wan)', async () => {
+  // Every 4 bytes hold their own offset: a reordered chunk shows.
+  const payload = Buffer.alloc(16 << 20);
+  for (let i = 0; i < payload.length; i += 4) payload.writeUInt32LE(i, i);
+  const server = net.createServer((s) => {
+    s.once('data', () => s.end(payload));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const proxy = await startShapingProxy((server.address() as net.AddressInfo).port, { name: 'fast-wan', rttMs: 40, bitsPerSecond: 4e9 });
+  // Timers run on the loop's cached clock, which lags performance.now() by however long the loop
+  // has been busy, by an amount that varies. Exaggerate that: each reading of performance.now()
+  // is later than the last by an irregular 0-18 ms.
+  const realNow = performance.now.bind(performance);
+  let skew = 0;
+  let calls = 0;
+  performance.now = () => realNow() + (skew += (calls++ % 7) * 3);
+  try {
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      const c = net.connect(proxy.port, '127.0.0.1', () => c.write('GET / HTTP/1.1\r\n\r\n'));
+      c.on('data', (d: Buffer) => parts.push(d));
+      c.on('end', () => resolve(Buffer.concat(parts)));
+      c.on('error', reject);
+    });
+    assert.equal(got.length, payload.length);
+    const bad = got.findIndex((_, i) => i % 4 === 0 && got.readUInt32LE(i) !== i);
+    assert.equal(bad, -1, `bytes out of order at ${bad}`);
+  } finally {
+    performance.now = realNow;
+    await proxy.close();
+    await new Promise((r) => server.close(r));
+  }
+});
