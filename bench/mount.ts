@@ -300,7 +300,9 @@ class MountBench {
   private async prepareBaselines(target: Target, rootfs: string): Promise<void> {
     if (this.gunzip) return;
     const { log, workDir } = this.ctx;
-    const files = await regularFiles(rootfs);
+    // umoci unpacks the eStargz bookkeeping entries too; the mount hides them.
+    const hidden = new Set(['.prefetch.landmark', '.no.prefetch.landmark', 'stargz.index.json']);
+    const files = (await regularFiles(rootfs)).filter((f) => !hidden.has(f.rel));
     if (!target.bigFile) {
       const big = files.reduce((a, b) => (b.size > a.size ? b : a), files[0]!);
       this.largest = big.rel;
