@@ -2,5 +2,15 @@
 import { mountSuite } from './mount.js';
 import { openSuite } from './open.js';
 import type { BenchSuite } from './suite.js';
+import { convertSuite } from './convert.js';
+import { prioritizeSuite } from './prioritize.js';
+import { registrySuite } from './registry.js';
+import { tocSuite } from './toc.js';
 
-export const suites: BenchSuite[] = [openSuite, mountSuite];
+export const suites: BenchSuite[] = [];
+suites.push(registrySuite);
+suites.push(tocSuite);
+suites.push(convertSuite);
+suites.push(prioritizeSuite);
+suites.push(openSuite);
+suites.push(mountSuite);

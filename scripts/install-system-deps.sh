@@ -9,6 +9,8 @@
 #   apache2-utils      htpasswd, for the basic-auth registry test
 set -euo pipefail
 PKGS=(libfuse2 fuse attr docker-registry skopeo umoci clang-14 lld-14 binaryen libdeflate-tools pigz busybox-static runc apache2-utils)
+# With arguments: only those packages (npm run demo installs just what it needs).
+if [ $# -gt 0 ]; then PKGS=("$@"); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -87,7 +87,7 @@ export default async function run(task: ChunkTask): Promise<ChunkTaskResult> {
   const buffer = data.memory.buffer as SharedArrayBuffer;
   const auth = new TaskAuth(task.authorization);
   const start = task.jobs[0]!.compressedOffset;
-  const end = Math.max(...task.jobs.map((j) => j.compressedEnd));
+  const end = task.jobs.reduce((m, j) => Math.max(m, j.compressedEnd), 0);
   const result: ChunkTaskResult = { errors: [], bytes: 0, requests: 0, resolvedUrl: undefined, challenge: undefined };
   let fetched: Uint8Array;
   try {

@@ -3,7 +3,6 @@
 // chunk's offset really starts a gzip member holding the chunk's bytes.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import zlib from 'node:zlib';
 import { parseFooter, type Footer } from '../../src/main/format/footer.js';
 import type { TocEntryJson, TocJson } from '../../src/main/format/types.js';
@@ -28,10 +27,9 @@ export function readBlobToc(blob: Buffer): BlobToc {
   return { footer, tocJson, toc: JSON.parse(tocJson.toString('utf8')) as TocJson };
 }
 
-export function normalizeName(n: string): string {
-  const p = path.posix.normalize('/' + n);
-  return p === '/' ? '' : p.replace(/\/+$/, '').slice(1);
-}
+/** Reader-style name normalization (`./a/b/` -> `a/b`, root ""). */
+export { cleanName as normalizeName } from '../../src/main/format/prioritize.js';
+import { cleanName as normalizeName } from '../../src/main/format/prioritize.js';
 
 export interface ChunkView {
   chunkOffset: number;

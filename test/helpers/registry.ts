@@ -125,9 +125,11 @@ async function stopProcess(proc: ChildProcess): Promise<void> {
 export interface TarFile {
   name: string;
   content?: string | Buffer;
-  type?: 'file' | 'directory' | 'symlink';
+  type?: 'file' | 'directory' | 'symlink' | 'link';
   linkname?: string;
   mode?: number;
+  uid?: number;
+  gid?: number;
 }
 
 /** A tar archive of `files` (tar-stream), uncompressed. */
@@ -142,7 +144,10 @@ export async function makeTar(files: TarFile[]): Promise<Buffer> {
   for (const f of files) {
     const type = f.type ?? 'file';
     const content = typeof f.content === 'string' ? Buffer.from(f.content) : f.content ?? Buffer.alloc(0);
-    const hdr = { name: f.name, type, mode: f.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), ...(f.linkname ? { linkname: f.linkname } : {}) };
+    const hdr = {
+      name: f.name, type, mode: f.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime: new Date(0),
+      ...(f.linkname ? { linkname: f.linkname } : {}), ...(f.uid !== undefined ? { uid: f.uid } : {}), ...(f.gid !== undefined ? { gid: f.gid } : {}),
+    };
     await new Promise<void>((resolve, reject) => {
       const cb = (e?: Error | null): void => (e ? reject(e) : resolve());
       if (type === 'file') pack.entry({ ...hdr, size: content.length }, content, cb);

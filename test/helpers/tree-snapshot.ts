@@ -2,7 +2,7 @@
 // blob extracts to exactly what its input layer extracts to.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -25,6 +25,13 @@ export interface NodeInfo {
 /** Runs `tar -x` of `archive` into `dir` (GNU tar, as root it keeps owners; -z autodetected by tar). */
 export async function extract(archive: string, dir: string): Promise<void> {
   await run('tar', ['--xattrs', '--xattrs-include=*', '-xf', archive, '-C', dir], { maxBuffer: 1 << 24 });
+}
+
+/** Extracts `archive` into a new directory under `parent` and snapshots it. */
+export async function extractSnapshot(archive: string, parent: string, exclude: string[] = []): Promise<Map<string, NodeInfo>> {
+  const dir = mkdtempSync(path.join(parent, 'x-'));
+  await extract(archive, dir);
+  return snapshot(dir, exclude);
 }
 
 export function snapshot(root: string, exclude: string[] = []): Map<string, NodeInfo> {

@@ -49,6 +49,19 @@ export const DEFAULT_COALESCE_GAP = 64 * 1024;
 /** Upper bound of one coalesced request, so one slow request cannot hold many readers. */
 export const DEFAULT_MAX_BATCH = 16 * 1024 * 1024;
 
+export interface ChunkStoreOptions {
+  /** Second level (disk cache). */
+  backing?: ChunkBackingStore;
+  /** Merge misses closer than this many compressed bytes into one request. */
+  coalesceGap?: number;
+  /** Largest merged request. */
+  maxBatch?: number;
+  /** A read that has no bytes after this long fails (EIO through FUSE) instead of hanging. 0 = none. */
+  deadlineMs?: number;
+  /** Names a layer in cache keys; give digests when several images share one block cache. */
+  layerKey?: (layer: number) => string;
+}
+
 interface Pending {
   promise: Promise<CacheSlot | Uint8Array>;
   /** Readers waiting on this fetch: each gets its own pin, taken synchronously at commit. */
@@ -68,18 +81,23 @@ export class ChunkStore {
   private readonly prefetched = new Set<string>();
   private readonly s: ChunkStoreStats = { hits: 0, misses: 0, diskHits: 0, fetchedChunks: 0, fetchBatches: 0, prefetchedChunks: 0, prefetchHits: 0, uncachedReads: 0, timeouts: 0 };
 
-  constructor(
-    readonly cache: BlockCache,
-    private readonly fetcher: ChunkFetcher,
-    private readonly backing?: ChunkBackingStore,
-    private readonly coalesceGap = DEFAULT_COALESCE_GAP,
-    private readonly maxBatch = DEFAULT_MAX_BATCH,
-    /** A read that has no bytes after this long fails (EIO through FUSE) instead of hanging. 0 = none. */
-    private readonly deadlineMs = 0,
-  ) {}
+  private readonly backing: ChunkBackingStore | undefined;
+  private readonly coalesceGap: number;
+  private readonly maxBatch: number;
+  private readonly deadlineMs: number;
+  private readonly layerKey: (layer: number) => string;
 
-  static key(layer: number, chunk: ChunkLocation): string {
-    return `${layer}:${chunk.compressedOffset}:${chunk.chunkOffset}`;
+  constructor(readonly cache: BlockCache, private readonly fetcher: ChunkFetcher, opts: ChunkStoreOptions = {}) {
+    this.backing = opts.backing;
+    this.coalesceGap = opts.coalesceGap ?? DEFAULT_COALESCE_GAP;
+    this.maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
+    this.deadlineMs = opts.deadlineMs ?? 0;
+    this.layerKey = opts.layerKey ?? String;
+  }
+
+  /** Cache key of a chunk: the layer's key (its index, or its digest when caches are shared) and position. */
+  key(layer: number, chunk: ChunkLocation): string {
+    return `${this.layerKey(layer)}:${chunk.compressedOffset}:${chunk.innerOffset}`;
   }
 
   /**
@@ -109,7 +127,7 @@ export class ChunkStore {
   /** Brings chunks into the cache without waiting for them (read-ahead, background fetch). */
   prefetch(layer: number, chunks: readonly ChunkLocation[]): Promise<void> {
     const todo = chunks.filter((c) => {
-      const k = ChunkStore.key(layer, c);
+      const k = this.key(layer, c);
       return !this.cache.has(k) && !this.inflight.has(k) && c.chunkSize <= this.cache.maxEntrySize;
     });
     if (todo.length === 0) return Promise.resolve();
@@ -156,7 +174,7 @@ export class ChunkStore {
     const results: Array<Promise<CacheSlot | Uint8Array>> = [];
     const missing: Missing[] = [];
     for (const chunk of chunks) {
-      const key = ChunkStore.key(layer, chunk);
+      const key = this.key(layer, chunk);
       const hit = this.cache.get(key);
       if (hit) {
         if (!background) {

@@ -10,8 +10,9 @@ import { registerStat } from './stat.js';
 import { registerMount } from './mount.js';
 import { registerUmount } from './umount.js';
 import { registerStats } from './stats.js';
+import { registerServe } from './serve.js';
 
 export const commands: CommandRegistrar[] = [
   registerConvert, registerToc, registerVerify, registerInspect, registerLs, registerCat, registerStat,
-  registerMount, registerUmount, registerStats,
+  registerMount, registerUmount, registerStats, registerServe,
 ];

@@ -6,6 +6,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { NotFoundError, UsageError } from '../errors.js';
 import { writeEstargz, type WriteEstargzOptions, type WriteEstargzResult } from '../format/writer.js';
+import { addConvertImageOptions, isImageConversion, runConvertImage, type ConvertImageFlags } from './convert-image.js';
 
 interface ConvertFlags {
   chunkSize?: string;
@@ -61,19 +62,20 @@ export async function convertLocalFile(src: string, dst: string, opts: WriteEsta
 }
 
 export function registerConvert(program: Command): void {
-  program
+  addConvertImageOptions(program
     .command('convert')
-    .description('convert a layer (.tar or .tar.gz file) to an eStargz blob; prints tocDigest, diffID, size, entries as JSON')
-    .argument('<src>', 'input layer: a .tar or .tar.gz file')
-    .argument('<dst>', 'output blob file')
+    .description('convert a layer (.tar or .tar.gz file) to an eStargz blob; prints tocDigest, diffID, size, entries as JSON.\n'
+      + 'With image references (docker://REF, oci:DIR[:TAG], host/repo:tag) converts a whole image from registry to registry')
+    .argument('<src>', 'input layer: a .tar or .tar.gz file, or an image reference')
+    .argument('<dst>', 'output blob file, or an image reference to push to'))
     .option('--chunk-size <bytes>', 'split files larger than this into chunks (default 4194304)')
     .option('--prioritize <file>', 'file listing paths to put first (one per line), followed by .prefetch.landmark')
     .option('--legacy', 'write the 47-byte google/crfs stargz footer and no landmark files')
     .option('--level <n>', 'gzip compression level 0-9 (default 6)')
-    .option('--workers <n>', 'compression threads (default: number of CPUs)')
-    .action(async (src: string, dst: string, flags: ConvertFlags) => {
-      if (isImageRef(src) || isImageRef(dst)) {
-        throw new UsageError(`converting registry images (${isImageRef(src) ? src : dst}) is not supported yet; give a local .tar or .tar.gz file`);
+    .option('--workers <n>', 'compression threads (default: number of CPUs, at most 8)')
+    .action(async (src: string, dst: string, flags: ConvertFlags & ConvertImageFlags) => {
+      if (isImageConversion(src, dst)) {
+        return runConvertImage(src, dst, flags, flags.prioritize ? await readPrioritizedList(flags.prioritize) : undefined);
       }
       const opts: WriteEstargzOptions = {
         chunkSize: intFlag('chunk-size', flags.chunkSize),

@@ -1,13 +1,16 @@
 // crfs mount REF DIR: mount an image read-only. Without --foreground the command returns once the
 // mount serves, leaving a daemon behind (a child that reports readiness over IPC).
 import { fork } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { CrfsError, UsageError } from '../errors.js';
+import { DEFAULT_INFLATER } from '../format/inflaters.js';
 import { openImage } from '../image/image.js';
 import { MountedImage } from '../fs/mounted-image.js';
+import { isMounted } from '../fs/mount.js';
 import { addImageOptions, imageOptions, type ImageCliOptions } from './image-options.js';
 import type { WorkerInflater } from '../../workers/chunk-task.js';
 
@@ -20,8 +23,8 @@ interface MountCliOptions extends ImageCliOptions {
   allowOther?: boolean;
   record?: string;
   readTimeout?: string;
-  inflater?: string;
   statsFile?: string;
+  log?: string;
   debug?: boolean;
 }
 
@@ -45,7 +48,7 @@ type DaemonMessage = { ready: true; ms: number } | { error: string };
 
 async function runForeground(ref: string, dir: string, o: MountCliOptions): Promise<void> {
   const started = performance.now();
-  const inflater = (o.inflater ?? 'wasm') as WorkerInflater;
+  const inflater = (o.inflater ?? DEFAULT_INFLATER) as WorkerInflater;
   if (inflater !== 'wasm' && inflater !== 'zlib') throw new UsageError(`--inflater must be wasm or zlib, not "${o.inflater}"`);
   const image = await openImage(ref, imageOptions(o));
   let mounted: MountedImage;
@@ -84,9 +87,7 @@ async function runForeground(ref: string, dir: string, o: MountCliOptions): Prom
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, stop);
     // Someone else unmounted us (crfs umount, fusermount -u): notice and exit.
     const watch = setInterval(() => {
-      readFile('/proc/self/mountinfo', 'utf8').then((info) => {
-        if (!info.split('\n').some((l) => l.split(' ')[4] === mounted.mountpoint)) stop();
-      }, () => undefined);
+      void isMounted(mounted.mountpoint).then((still) => { if (!still) stop(); });
     }, 1000);
   });
 }
@@ -96,9 +97,12 @@ async function writeStats(file: string, mounted: MountedImage): Promise<void> {
 }
 
 /** Starts `crfs mount --foreground` as a detached daemon and waits for it to report the mount ready. */
-async function runDaemon(argv: string[]): Promise<void> {
+async function runDaemon(argv: string[], log: string | undefined): Promise<void> {
   const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../bin/crfs.js');
-  const child = fork(bin, [...argv, '--foreground'], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  // The daemon outlives this process: its messages (failed reads...) go to --log, if given.
+  const out = log ? openSync(path.resolve(log), 'a') : 'ignore';
+  const child = fork(bin, [...argv, '--foreground'], { detached: true, stdio: ['ignore', out, out, 'ipc'] });
+  if (typeof out === 'number') closeSync(out);
   const msg = await new Promise<DaemonMessage>((resolve) => {
     child.once('message', (m) => resolve(m as DaemonMessage));
     child.once('exit', (code) => resolve({ error: `the mount daemon exited (status ${code}) before the mount was ready` }));
@@ -120,8 +124,8 @@ export function registerMount(program: Command): void {
     .option('--allow-other', 'let other users access the mount (needs user_allow_other in /etc/fuse.conf unless root)')
     .option('--record <file>', 'append the path of every file opened, in first-access order (for crfs convert --prioritize)')
     .option('--read-timeout <seconds>', 'fail a read with EIO when no data arrives for this long', '60')
-    .option('--inflater <wasm|zlib>', 'inflater the workers use', 'wasm')
     .option('--stats-file <file>', 'write stats JSON here when unmounting')
+    .option('--log <file>', 'where the background daemon writes its messages (default: nowhere)')
     .option('--debug', 'FUSE debug output')
     .action(async (ref: string, dir: string, o: MountCliOptions) => {
       if (o.foreground || process.send) {
@@ -133,6 +137,6 @@ export function registerMount(program: Command): void {
         }
         return;
       }
-      await runDaemon(process.argv.slice(2));
+      await runDaemon(process.argv.slice(2), o.log);
     });
 }

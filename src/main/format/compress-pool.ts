@@ -7,6 +7,15 @@ import type { CompressResult, CompressTask } from '../../workers/compress.js';
 
 const WORKER_URL = new URL('../../workers/compress.js', import.meta.url);
 
+/**
+ * Default pool size: one per core, at most 8. Beyond that the main thread (tar parsing, the diffID's
+ * sha256, batching: ~1/3 of a core per 2 level-6 workers as profiled) is the bottleneck anyway, and each
+ * worker costs ~50 MB of memory.
+ */
+export function defaultCompressWorkers(): number {
+  return Math.min(8, os.availableParallelism());
+}
+
 interface Pending {
   task: CompressTask;
   resolve: (r: CompressResult) => void;
@@ -21,7 +30,7 @@ export class CompressPool {
   private nextId = 1;
   readonly size: number;
 
-  constructor(workers = os.availableParallelism()) {
+  constructor(workers = defaultCompressWorkers()) {
     this.size = Math.max(1, Math.floor(workers));
     for (let i = 0; i < this.size; i++) this.spawn();
   }

@@ -31,10 +31,13 @@ export interface Entry {
   xattrs: Record<string, string> | undefined;
   /** Link count: directories 2 + subdirs, regular files 1 + hardlinks to them. */
   numLink: number;
-  /** Whole-file digest from the TOC (`sha256:<hex>`). */
+  /** Whole-file digest from the TOC (`sha256:<hex>`); hardlinks carry their target's. */
   digest: string | undefined;
-  /** Regular files: chunks sorted by chunkOffset, tiling [0, size). Hardlinks: empty (use the target's). */
+  /**
+   * Regular files: chunks sorted by chunkOffset, tiling [0, size) (empty when size is 0).
+   * Hardlinks: the very same array as their target's. Other types: empty (shared, frozen).
+   */
   chunks: ChunkLocation[];
-  /** Position in TOC order. */
+  /** Position in the TOC's entries array; -1 for a parent directory the TOC only implies. */
   index: number;
 }

@@ -21,7 +21,7 @@ interface Batch {
 }
 
 export class MemberWriter {
-  private pieces: Uint8Array[] = [];
+  private buf: Uint8Array = newBatchBuffer(BATCH_BYTES);
   private batchBytes = 0;
   private memberEnds: number[] = [];
   private memberStart = 0; // batch-relative start of the open member
@@ -46,13 +46,18 @@ export class MemberWriter {
     out.on('error', (err: Error) => { this.outputError ??= err; });
   }
 
-  /** Appends bytes to the open member (copied when the batch is submitted). */
+  /** Appends (copies) bytes to the open member. */
   append(b: Uint8Array): void {
     if (b.length === 0) return;
-    this.pieces.push(b);
-    this.batchBytes += b.length;
+    const end = this.batchBytes + b.length;
+    if (end > this.buf.length) {
+      const bigger = newBatchBuffer(Math.max(end, this.buf.length * 2));
+      bigger.set(this.buf.subarray(0, this.batchBytes));
+      this.buf = bigger;
+    }
+    this.buf.set(b, this.batchBytes);
+    this.batchBytes = end;
     this.uncompressed += b.length;
-    this.diffHash.update(b);
   }
 
   /**
@@ -99,17 +104,17 @@ export class MemberWriter {
   /** Sends the batch of closed members to the pool (the open member, if any, must be closed first). */
   private async submit(): Promise<void> {
     if (this.memberEnds.length === 0) return;
-    const data = new Uint8Array(this.batchBytes);
-    let p = 0;
-    for (const piece of this.pieces) { data.set(piece, p); p += piece.length; }
+    // Batches are submitted in blob order: hash here, one call per batch rather than per append.
+    this.diffHash.update(this.buf.subarray(0, this.batchBytes));
+    // The whole buffer is transferred to the worker (it reads up to the last member end).
     const batch: Batch = {
-      result: this.pool.run({ data, memberEnds: this.memberEnds, digestRanges: this.digestRanges, level: this.level }),
+      result: this.pool.run({ data: this.buf, memberEnds: this.memberEnds, digestRanges: this.digestRanges, level: this.level }),
       offsetWaiters: this.offsetWaiters,
       digestWaiters: this.digestWaiters,
     };
     batch.result.catch(() => {}); // observed when its turn comes in flushOne
     this.inFlight.push(batch);
-    this.pieces = [];
+    this.buf = newBatchBuffer(BATCH_BYTES);
     this.batchBytes = 0;
     this.memberStart = 0;
     this.memberEnds = [];
@@ -178,4 +183,9 @@ function drained(out: Writable): Promise<void> {
     out.on('close', done);
     out.on('error', done);
   });
+}
+
+/** Batch buffers are transferred to workers, so never from Buffer's shared pool; contents are always overwritten. */
+function newBatchBuffer(size: number): Uint8Array {
+  return Buffer.allocUnsafeSlow(size + (64 << 10));
 }

@@ -2,12 +2,17 @@
 // crfs indexes by ("usr/bin", "etc/passwd"; the root is ""). Anything that could escape the image
 // root or alias another name ("..", ".", empty components, NUL) is refused, never cleaned up.
 
-/** Why a name was refused, or the normalized name. */
-export type NameResult = { ok: true; name: string; depth: number } | { ok: false; reason: string };
+/** A refused name: why. (Success returns the normalized string, allocation-free for the hot path.) */
+export interface BadName {
+  reason: string;
+}
 
-export function normalizeName(raw: string, maxLength: number, maxDepth: number): NameResult {
-  if (raw.length > maxLength) return { ok: false, reason: `name longer than ${maxLength} characters` };
-  if (raw.includes('\0')) return { ok: false, reason: 'name contains a NUL byte' };
+const bad = (reason: string): BadName => ({ reason });
+
+/** Normalizes a TOC name, or says why it is refused. Linear in the name's length. */
+export function normalizeName(raw: string, maxLength: number, maxDepth: number): string | BadName {
+  if (raw.length > maxLength) return bad(`name longer than ${maxLength} characters`);
+  if (raw.includes('\0')) return bad('name contains a NUL byte');
   let start = 0;
   // Leading "./" and "/" only anchor the name at the layer root.
   for (;;) {
@@ -18,20 +23,20 @@ export function normalizeName(raw: string, maxLength: number, maxDepth: number):
   let end = raw.length;
   while (end > start && raw.charCodeAt(end - 1) === 0x2f) end--;
   const s = raw.slice(start, end);
-  if (s === '' || s === '.') return { ok: true, name: '', depth: 0 };
+  if (s === '' || s === '.') return '';
   let depth = 0;
   let compStart = 0;
   for (let i = 0; i <= s.length; i++) {
     if (i < s.length && s.charCodeAt(i) !== 0x2f) continue;
     const len = i - compStart;
-    if (len === 0) return { ok: false, reason: 'name has an empty path component' };
+    if (len === 0) return bad('name has an empty path component');
     if (len <= 2 && s.charCodeAt(compStart) === 0x2e && (len === 1 || s.charCodeAt(compStart + 1) === 0x2e)) {
-      return { ok: false, reason: `name has a "${s.slice(compStart, i)}" path component` };
+      return bad(`name has a "${s.slice(compStart, i)}" path component`);
     }
-    if (++depth > maxDepth) return { ok: false, reason: `name nests deeper than ${maxDepth} levels` };
+    if (++depth > maxDepth) return bad(`name nests deeper than ${maxDepth} levels`);
     compStart = i + 1;
   }
-  return { ok: true, name: s, depth };
+  return s;
 }
 
 /** Parent of a normalized name ("" for top-level names). Not meaningful for the root itself. */

@@ -14,6 +14,9 @@ import type { ChunkLocation, ReadAt } from './types.js';
 
 export { chunksFor, coalesceChunks, decodeChunk, type ChunkRead } from './chunks.js';
 
+/** Largest single readFile: bigger files are read in pieces (a Uint8Array this size is the caller's to hold). */
+export const MAX_READ = 1 << 30;
+
 export interface OpenOptions {
   /** Expected sha256 of the uncompressed TOC JSON (the layer's toc.digest annotation). */
   tocDigest?: string;
@@ -68,11 +71,11 @@ export class StargzReader {
   /** The entry at `name` (any spelling: "usr/bin", "/usr/bin/", "./usr/bin"), or undefined. */
   lookup(name: string): Entry | undefined {
     const n = normalizeName(name, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    return n.ok ? this.index.byName.get(n.name) : undefined;
+    return typeof n === 'string' ? this.index.byName.get(n) : undefined;
   }
 
   /** Children of directory `name`, in TOC order. */
-  readdir(name: string): Entry[] {
+  readdir(name: string): readonly Entry[] {
     const entry = this.lookup(name);
     if (entry === undefined) throw new NotFoundError(`no such directory in the layer: ${JSON.stringify(name)}`);
     if (entry.type !== 'dir') throw new UsageError(`not a directory: ${JSON.stringify(name)}`);
@@ -93,6 +96,9 @@ export class StargzReader {
     }
     const end = Math.min(entry.size, offset + length);
     if (end <= offset) return new Uint8Array(0);
+    if (end - offset > MAX_READ) {
+      throw new UsageError(`read of ${end - offset} bytes from ${JSON.stringify(entry.name)}: read at most ${MAX_READ} bytes per call`);
+    }
     const chunks = chunksFor(entry, offset, end - offset);
     const result = new Uint8Array(end - offset);
     if (chunks.every((c) => c.chunkDigest !== undefined)) {

@@ -46,29 +46,35 @@ function cstr(b: Uint8Array, off: number, len: number): Uint8Array {
   return z < 0 ? f : f.subarray(0, z);
 }
 
-/** Octal (space/NUL padded) or GNU base-256 numeric field. */
+/** Octal (space/NUL padded) or GNU base-256 numeric field. Index-based, no strings or views: a hot path. */
 export function parseNumeric(b: Uint8Array, off: number, len: number, what: string): number {
-  const f = b.subarray(off, off + len);
-  if (f[0]! & 0x80) {
-    const negative = f[0] === 0xff;
+  const end = off + len;
+  if (b[off]! & 0x80) {
+    const negative = b[off] === 0xff;
     let v = 0;
-    for (let i = 0; i < f.length; i++) {
-      let byte = i === 0 ? f[i]! & 0x7f : f[i]!;
-      if (negative) byte = (i === 0 ? 0x7f : 0xff) - byte;
+    for (let i = off; i < end; i++) {
+      let byte = i === off ? b[i]! & 0x7f : b[i]!;
+      if (negative) byte = (i === off ? 0x7f : 0xff) - byte;
       v = v * 256 + byte;
     }
     if (!Number.isSafeInteger(v)) throw new FormatError(`tar header ${what} field out of range`);
     return negative ? -(v + 1) : v;
   }
-  let s = '';
-  for (const c of f) {
-    if (c === 0) break;
-    s += String.fromCharCode(c);
+  let i = off;
+  while (i < end && b[i] === 0x20) i++;
+  let v = 0;
+  for (; i < end; i++) {
+    const c = b[i]!;
+    if (c < 0x30 || c > 0x37) break;
+    v = v * 8 + (c - 0x30);
   }
-  s = s.trim();
-  if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new FormatError(`tar header ${what} field is not octal: ${JSON.stringify(s)}`);
-  return Number.parseInt(s, 8);
+  // After the digits: spaces, then a NUL ends the field (anything after it is ignored).
+  for (; i < end && b[i] !== 0; i++) {
+    if (b[i] !== 0x20) {
+      throw new FormatError(`tar header ${what} field is not octal: ${JSON.stringify(Buffer.from(b.subarray(off, end)).toString('latin1'))}`);
+    }
+  }
+  return v;
 }
 
 function checksumOk(b: Uint8Array): boolean {
@@ -109,12 +115,16 @@ export interface RawHeader {
   devMinor: number;
 }
 
-/** Decodes one 512-byte header block; `at` (its offset in the tar) is for error messages. */
+/**
+ * Decodes one 512-byte header block; `at` (its offset in the tar) is for error messages. Byte fields
+ * are copied (`new Uint8Array(view)`; Buffer#slice would not copy): the block may be a view of a large
+ * input buffer that must not stay alive with the header.
+ */
 export function decodeBlock(b: Uint8Array, at: number): RawHeader {
   if (!checksumOk(b)) throw new FormatError(`input is not a valid tar: bad header checksum at tar offset ${at}`);
   const ustar = b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x74 && b[260] === 0x61 && b[261] === 0x72;
   const posix = ustar && b[262] === 0; // "ustar\0"; GNU writes "ustar  \0" and uses the prefix area for times
-  let nameBytes: Uint8Array = cstr(b, 0, 100);
+  let nameBytes: Uint8Array = new Uint8Array(cstr(b, 0, 100));
   if (posix && b[345] !== 0) {
     const prefix = cstr(b, 345, 155);
     const joined = new Uint8Array(prefix.length + 1 + nameBytes.length);
@@ -126,7 +136,7 @@ export function decodeBlock(b: Uint8Array, at: number): RawHeader {
   return {
     typeflag: b[156]!,
     nameBytes,
-    linkNameBytes: cstr(b, 157, 100),
+    linkNameBytes: new Uint8Array(cstr(b, 157, 100)),
     mode: parseNumeric(b, 100, 8, 'mode'),
     uid: parseNumeric(b, 108, 8, 'uid'),
     gid: parseNumeric(b, 116, 8, 'gid'),
@@ -155,7 +165,7 @@ export function parsePaxRecords(body: Uint8Array, into: PaxRecords, at: number):
     if (eq <= 0) throw new FormatError(`malformed pax record (no key=value) at tar offset ${at + p}`);
     const key = dec.decode(rec.subarray(0, eq));
     into.delete(key); // re-insert so the last occurrence's position wins
-    into.set(key, rec.slice(eq + 1));
+    into.set(key, new Uint8Array(rec.subarray(eq + 1))); // a copy: `body` may view a large buffer
     p += len;
   }
 }
@@ -240,10 +250,25 @@ function putStr(b: Uint8Array, off: number, len: number, v: Uint8Array): void {
   b.set(v.subarray(0, len), off);
 }
 
+/** Writes an ASCII string (digits, magic) without a TextEncoder round trip: headers are hot with many small files. */
+function putAscii(b: Uint8Array, off: number, s: string): void {
+  for (let i = 0; i < s.length; i++) b[off + i] = s.charCodeAt(i);
+}
+
+/** UTF-8 bytes of `s`, with a fast path for the usual ASCII user and group names. */
+function utf8(s: string): Uint8Array {
+  if (!/[^\x00-\x7f]/.test(s)) {
+    const out = new Uint8Array(s.length);
+    putAscii(out, 0, s);
+    return out;
+  }
+  return enc.encode(s);
+}
+
 /** Writes `v` as NUL-terminated octal if it fits, else GNU base-256. Returns false if neither can hold it. */
 function putNumeric(b: Uint8Array, off: number, len: number, v: number): boolean {
   if (v >= 0 && v < 8 ** (len - 1)) {
-    putStr(b, off, len, enc.encode(v.toString(8).padStart(len - 1, '0')));
+    putAscii(b, off, v.toString(8).padStart(len - 1, '0'));
     b[off + len - 1] = 0;
     return true;
   }
@@ -263,7 +288,8 @@ function finishChecksum(b: Uint8Array): void {
   b.fill(0x20, 148, 156);
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += b[i]!;
-  putStr(b, 148, 7, enc.encode(sum.toString(8).padStart(6, '0') + '\0'));
+  putAscii(b, 148, sum.toString(8).padStart(6, '0'));
+  b[154] = 0;
   b[155] = 0x20;
 }
 
@@ -292,6 +318,8 @@ function paxRecordBytes(key: string, value: Uint8Array): Uint8Array {
   out[p] = 0x0a;
   return out;
 }
+
+const EMPTY_PAX: PaxRecords = new Map();
 
 /** Fields of an output entry (the writer's own entries and re-encoded input entries). */
 export interface HeaderFields {
@@ -325,9 +353,9 @@ function ustarBlock(f: HeaderFields, nameBytes: Uint8Array, linkBytes: Uint8Arra
   }
   b[156] = f.typeflag;
   putStr(b, 157, 100, linkBytes);
-  b.set(enc.encode('ustar\x0000'), 257);
-  const un = enc.encode(f.uname ?? '');
-  const gn = enc.encode(f.gname ?? '');
+  putAscii(b, 257, 'ustar\x0000');
+  const un = utf8(f.uname ?? '');
+  const gn = utf8(f.gname ?? '');
   if (un.length > 32) need('uname', f.uname!);
   else putStr(b, 265, 32, un);
   if (gn.length > 32) need('gname', f.gname!);
@@ -344,14 +372,16 @@ function ustarBlock(f: HeaderFields, nameBytes: Uint8Array, linkBytes: Uint8Arra
  * records or has fields ustar cannot hold (long or non-fitting names, big ids/sizes, negative times).
  */
 export function encodeHeader(f: HeaderFields): Uint8Array {
-  const pax: PaxRecords = new Map(f.pax ?? []);
+  // Copied only when records must be added (most entries carry none).
+  let pax: PaxRecords = f.pax ?? EMPTY_PAX;
+  const own = (): PaxRecords => (pax === f.pax || pax === EMPTY_PAX ? (pax = new Map(pax)) : pax);
   const need = (key: string, value: string): void => {
-    if (!pax.has(key)) pax.set(key, enc.encode(value));
+    if (!pax.has(key)) own().set(key, enc.encode(value));
   };
   const link = f.linkNameBytes ?? new Uint8Array(0);
   const split = splitName(f.nameBytes);
-  if (!split) pax.set('path', f.nameBytes);
-  if (link.length > 100) pax.set('linkpath', link);
+  if (!split) own().set('path', f.nameBytes);
+  if (link.length > 100) own().set('linkpath', link);
   const { prefix, name } = split ?? { prefix: new Uint8Array(0), name: f.nameBytes.subarray(Math.max(0, f.nameBytes.length - 100)) };
   const block = ustarBlock(f, name, link.subarray(0, 100), prefix, need);
   if (pax.size === 0) return block;

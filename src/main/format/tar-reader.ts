@@ -36,7 +36,7 @@ export class TarReader {
     if (size > MAX_EXTENSION_SIZE) throw new FormatError(`tar extension header at offset ${at} is ${size} bytes; refusing more than ${MAX_EXTENSION_SIZE}`);
     const b = await this.r.read(size);
     if (b.length < size) throw new FormatError(`input tar is truncated inside the extension header at offset ${at}`);
-    const copy = b.slice(); // may alias a source buffer that gets reused
+    const copy = new Uint8Array(b); // b may view a large source buffer (Buffer#slice would not copy)
     await this.r.skip(paddingFor(size));
     return copy;
   }

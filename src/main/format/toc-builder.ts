@@ -6,11 +6,19 @@ import type { TocEntryJson, TocJson } from './types.js';
 
 const XATTR_PREFIX = 'SCHILY.xattr.';
 
+let lastSec = NaN;
+let lastText = '';
+
 /** RFC 3339 UTC, rounded half-up to the second; undefined for the epoch (which the reference omits). */
 export function formatModtime(sec: number, frac: number): string | undefined {
   if (sec === 0) return undefined;
   const rounded = sec + (frac >= 0.5 ? 1 : 0);
-  return new Date(rounded * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // Layers mostly share a handful of mtimes: remember the last one (formatting costs ~1 µs).
+  if (rounded !== lastSec) {
+    lastText = new Date(rounded * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    lastSec = rounded;
+  }
+  return lastText;
 }
 
 export class TocBuilder {

@@ -35,7 +35,8 @@ export interface ReadTocOptions {
 export async function readExact(readAt: ReadAt, offset: number, length: number): Promise<Uint8Array> {
   const buf = await readAt(offset, length);
   if (buf.length !== length) {
-    throw new FormatError(`short read: asked for ${length} bytes at offset ${offset}, got ${buf.length} (blob truncated?)`);
+    const why = buf.length < length ? 'short read' : 'overlong read';
+    throw new FormatError(`${why}: asked for ${length} bytes at offset ${offset}, got ${buf.length}${buf.length < length ? ' (blob truncated?)' : ''}`);
   }
   return buf;
 }

@@ -70,11 +70,14 @@ function describe(i: number, raw: unknown): string {
   return `TOC entry #${i} ${JSON.stringify(name)}`;
 }
 
+/** Shared by every entry without content (most of them): one allocation fewer per entry. Frozen. */
+const NO_CHUNKS = Object.freeze([]) as unknown as ChunkLocation[];
+
 function newEntry(name: string, tocName: string, type: FileType, index: number): Entry {
   return {
     name, tocName, type, size: 0, mode: 0, uid: 0, gid: 0, userName: undefined, groupName: undefined,
     modtime: undefined, mtimeMs: 0, linkName: undefined, devMajor: 0, devMinor: 0, xattrs: undefined,
-    numLink: 1, digest: undefined, chunks: [], index,
+    numLink: 1, digest: undefined, chunks: NO_CHUNKS, index,
   };
 }
 
@@ -105,29 +108,32 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
   let landmark: LandmarkInfo = { name: undefined, prefetchEnd: undefined };
   let i = 0;
   let rawName: unknown;
+  let lastModtime: string | undefined;
+  let lastMtimeMs = 0;
+  let lastDigest: unknown;
 
   const fail = (reason: string): never => {
     throw new FormatError(`${describe(i, rawName)}: ${reason}`);
   };
-  const int = (e: Raw, key: string, max: number): number | undefined => {
-    const v = e[key];
+  // Field checkers take the value (read at the call site by name: cheaper than a keyed load) and its key for messages.
+  const int = (v: unknown, key: string, max: number): number | undefined => {
     if (v === undefined) return undefined;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
       return fail(`"${key}" must be an integer in [0, ${max}], got ${JSON.stringify(v)}`);
     }
     return v;
   };
-  const str = (e: Raw, key: string): string | undefined => {
-    const v = e[key];
+  const str = (v: unknown, key: string): string | undefined => {
     if (v === undefined) return undefined;
     if (typeof v !== 'string') return fail(`"${key}" must be a string`);
     return v;
   };
-  const digestField = (e: Raw, key: string): string | undefined => {
-    const v = e[key];
+  const digestField = (v: unknown, key: string): string | undefined => {
     if (v === undefined) return undefined;
-    if (!isSha256Digest(v)) return fail(`"${key}" is not a sha256:<64 hex> digest: ${JSON.stringify(v).slice(0, 100)}`);
-    return v;
+    // A file's digest and its single chunk's are usually equal: check that string once.
+    if (v !== lastDigest && !isSha256Digest(v)) return fail(`"${key}" is not a sha256:<64 hex> digest: ${JSON.stringify(v).slice(0, 100)}`);
+    lastDigest = v;
+    return v as string;
   };
   const offsetField = (e: Raw): number => {
     const v = e.offset;
@@ -139,47 +145,44 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
   };
   const addContent = (owner: Entry, e: Raw, chunkOffset: number): void => {
     const compressedOffset = offsetField(e);
-    const innerOffset = int(e, 'innerOffset', limits.maxChunkSize) ?? 0;
-    const chunkSize = int(e, 'chunkSize', limits.maxChunkSize) ?? 0; // 0: unspecified (the rest of the file)
+    const innerOffset = int(e.innerOffset, 'innerOffset', limits.maxChunkSize) ?? 0;
+    const chunkSize = int(e.chunkSize, 'chunkSize', limits.maxChunkSize) ?? 0; // 0: unspecified (the rest of the file)
     const prev = content[content.length - 1];
     if (prev && (compressedOffset < prev.compressedOffset || (compressedOffset === prev.compressedOffset && innerOffset <= prev.innerOffset))) {
       fail(`offset ${compressedOffset} (innerOffset ${innerOffset}) does not increase over the previous chunk's ${prev.compressedOffset} (innerOffset ${prev.innerOffset})`);
     }
     const loc: ChunkLocation = {
-      compressedOffset, compressedEnd: tocOffset, chunkOffset, chunkSize, innerOffset, chunkDigest: digestField(e, 'chunkDigest'),
+      compressedOffset, compressedEnd: tocOffset, chunkOffset, chunkSize, innerOffset, chunkDigest: digestField(e.chunkDigest, 'chunkDigest'),
     };
-    owner.chunks.push(loc);
+    if (owner.chunks === NO_CHUNKS) owner.chunks = [loc];
+    else owner.chunks.push(loc);
     content.push(loc);
     owners.push(owner);
   };
+  /** Links `entry` under its parent directory, creating missing ancestors top-down (iteratively). */
   const addChild = (entry: Entry): void => {
     const parent = parentName(entry.name);
     let dir = byName.get(parent);
     if (dir === undefined) {
-      // Create missing ancestors top-down, iteratively (depth is bounded by the name checks).
       const missing = [parent];
       for (let p = parentName(parent); ; p = parentName(p)) {
-        const found = byName.get(p);
-        if (found) {
-          if (found.type !== 'dir') fail(`ancestor ${JSON.stringify(p)} is not a directory`);
-          break;
-        }
+        dir = byName.get(p);
+        if (dir !== undefined) break; // the root always exists, and depth is bounded by the name checks
         missing.push(p);
       }
       for (let k = missing.length - 1; k >= 0; k--) {
+        if (dir.type !== 'dir') fail(`ancestor ${JSON.stringify(dir.name)} is not a directory`);
         const d = newEntry(missing[k]!, missing[k]!, 'dir', -1);
         d.mode = 0o755;
         d.numLink = 2;
-        link(d);
+        link(dir, d);
+        dir = d;
       }
-      dir = byName.get(parent)!;
-    } else if (dir.type !== 'dir') {
-      fail(`parent ${JSON.stringify(parent)} is not a directory`);
     }
-    link(entry);
+    if (dir.type !== 'dir') fail(`parent ${JSON.stringify(parent)} is not a directory`);
+    link(dir, entry);
   };
-  const link = (entry: Entry): void => {
-    const parent = byName.get(parentName(entry.name))!;
+  const link = (parent: Entry, entry: Entry): void => {
     children.get(parent.name)!.push(entry);
     byName.set(entry.name, entry);
     if (entry.type === 'dir') {
@@ -197,14 +200,14 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
     const tocName = rawName as string;
     const type = e.type;
     const norm = normalizeName(tocName, limits.maxNameLength, limits.maxDepth);
-    if (!norm.ok) fail(norm.reason);
-    const name = (norm as { name: string }).name;
+    if (typeof norm !== 'string') fail(norm.reason);
+    const name = norm as string;
 
     if (type === 'chunk') {
       const owner = byName.get(name);
       if (owner === undefined || owner.type !== 'reg' || owner.index < 0) fail('chunk does not follow a regular file of that name');
       if (owner!.size === 0) fail('chunk of an empty file');
-      const chunkOffset = int(e, 'chunkOffset', limits.maxFileSize);
+      const chunkOffset = int(e.chunkOffset, 'chunkOffset', limits.maxFileSize);
       if (chunkOffset === undefined) fail('chunk has no "chunkOffset"');
       addContent(owner!, e, chunkOffset!);
       continue;
@@ -224,22 +227,26 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
       if (type === 'dir') entry.numLink = 2;
     }
 
-    entry.mode = (int(e, 'mode', MAX_MODE) ?? 0) & 0o7777;
-    entry.uid = int(e, 'uid', MAX_ID) ?? 0;
-    entry.gid = int(e, 'gid', MAX_ID) ?? 0;
+    entry.mode = (int(e.mode, 'mode', MAX_MODE) ?? 0) & 0o7777;
+    entry.uid = int(e.uid, 'uid', MAX_ID) ?? 0;
+    entry.gid = int(e.gid, 'gid', MAX_ID) ?? 0;
     // The TOC names an id only when the name changes; carry names forward per id in TOC order.
-    const userName = str(e, 'userName');
+    const userName = str(e.userName, 'userName');
     if (userName) userNames.set(entry.uid, userName);
     entry.userName = userNames.get(entry.uid);
-    const groupName = str(e, 'groupName');
+    const groupName = str(e.groupName, 'groupName');
     if (groupName) groupNames.set(entry.gid, groupName);
     entry.groupName = groupNames.get(entry.gid);
-    const modtime = str(e, 'modtime');
+    const modtime = str(e.modtime, 'modtime');
     if (modtime !== undefined) {
-      const ms = RFC3339.test(modtime) ? Date.parse(modtime) : NaN;
-      if (!Number.isFinite(ms)) fail(`"modtime" is not an RFC 3339 time: ${JSON.stringify(modtime).slice(0, 60)}`);
+      if (modtime !== lastModtime) {
+        // Layers repeat the same few times: parse each distinct one once in a row.
+        lastMtimeMs = RFC3339.test(modtime) ? Date.parse(modtime) : NaN;
+        if (!Number.isFinite(lastMtimeMs)) fail(`"modtime" is not an RFC 3339 time: ${JSON.stringify(modtime).slice(0, 60)}`);
+        lastModtime = modtime;
+      }
       entry.modtime = modtime;
-      entry.mtimeMs = ms;
+      entry.mtimeMs = lastMtimeMs;
     }
     const xattrs = e.xattrs;
     if (xattrs !== undefined) {
@@ -247,12 +254,12 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
       for (const v of Object.values(xattrs as object)) if (typeof v !== 'string') fail('"xattrs" values must be base64 strings');
       entry.xattrs = xattrs as Record<string, string>;
     }
-    entry.digest = digestField(e, 'digest');
+    entry.digest = digestField(e.digest, 'digest');
 
     switch (type as FileType) {
       case 'reg': {
-        entry.size = int(e, 'size', limits.maxFileSize) ?? 0;
-        if (entry.size > 0) addContent(entry, e, int(e, 'chunkOffset', 0) ?? 0);
+        entry.size = int(e.size, 'size', limits.maxFileSize) ?? 0;
+        if (entry.size > 0) addContent(entry, e, int(e.chunkOffset, 'chunkOffset', 0) ?? 0);
         const base = name;
         if ((base === PREFETCH_LANDMARK || base === NO_PREFETCH_LANDMARK) && landmark.name === undefined) {
           landmark = {
@@ -264,13 +271,13 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
       }
       case 'symlink':
       case 'hardlink': {
-        const target = str(e, 'linkName');
+        const target = str(e.linkName, 'linkName');
         if (!target) fail(`${type as string} has no "linkName"`);
         if (target!.includes('\0')) fail('"linkName" contains a NUL byte');
         if (type === 'hardlink') {
           const t = normalizeName(target!, limits.maxNameLength, limits.maxDepth);
-          if (!t.ok || t.name === '') fail(`hardlink target ${JSON.stringify(target).slice(0, 200)} is not a valid name`);
-          entry.linkName = (t as { name: string }).name;
+          if (typeof t !== 'string' || t === '') fail(`hardlink target ${JSON.stringify(target).slice(0, 200)} is not a valid name`);
+          entry.linkName = t as string;
           hardlinks.push(entry);
         } else {
           entry.linkName = target;
@@ -279,8 +286,8 @@ export function indexToc(doc: unknown, options: TocParseOptions): TocIndex {
       }
       case 'char':
       case 'block':
-        entry.devMajor = int(e, 'devMajor', MAX_ID) ?? 0;
-        entry.devMinor = int(e, 'devMinor', MAX_ID) ?? 0;
+        entry.devMajor = int(e.devMajor, 'devMajor', MAX_ID) ?? 0;
+        entry.devMinor = int(e.devMinor, 'devMinor', MAX_ID) ?? 0;
         break;
       default:
         break;

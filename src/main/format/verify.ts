@@ -28,6 +28,15 @@ export async function verifyBlob(readAt: ReadAt, blobSize: number, options: Veri
     tocDigest: options.tocDigest,
     maxTocBytes: options.limits?.maxTocBytes,
   });
+  // The footer must also be what it claims: an empty, intact gzip member.
+  const footerBytes = await readExact(readAt, blobSize - member.footer.size, member.footer.size);
+  let footerOut: number;
+  try {
+    footerOut = inflater.gunzipInto(footerBytes, new Uint8Array(1));
+  } catch (err) {
+    throw new FormatError(`footer is not an intact gzip member: ${(err as Error).message}`, { cause: err });
+  }
+  if (footerOut !== 0) throw new FormatError('footer gzip member is not empty');
   let doc: { entries: TocEntryJson[] };
   try {
     doc = JSON.parse(Buffer.from(member.json.buffer, member.json.byteOffset, member.json.length).toString('utf8'));

@@ -37,7 +37,7 @@ export interface WriteEstargzOptions {
   prioritizedFiles?: string[];
   /** Write the 47-byte google/crfs footer and no landmark files. */
   legacy?: boolean;
-  /** Compression worker threads (default: all cores). */
+  /** Compression worker threads (default: one per core, at most 8). */
   workers?: number;
   /** Where to spool the layer while reordering for prioritized files (default os.tmpdir()). */
   tmpDir?: string;
@@ -86,8 +86,11 @@ class EntryEmitter {
   constructor(private readonly mw: MemberWriter, private readonly toc: TocBuilder, private readonly chunkSize: number) {}
 
   async emit(h: TarHeader, read: ReadContent): Promise<void> {
-    const pax = new Map(h.pax);
-    if (h.kind !== 'reg') pax.delete('size');
+    let pax = h.pax;
+    if (h.kind !== 'reg' && pax.has('size')) {
+      pax = new Map(pax);
+      pax.delete('size'); // header-only entries: a size record would make tar expect data
+    }
     await this.mw.appendHeader(encodeHeader({
       typeflag: h.typeflag, nameBytes: h.nameBytes, linkNameBytes: h.linkNameBytes, mode: h.mode, uid: h.uid, gid: h.gid,
       uname: h.uname, gname: h.gname, size: h.size, mtimeSec: h.mtimeSec, devMajor: h.devMajor, devMinor: h.devMinor, pax,

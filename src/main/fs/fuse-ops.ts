@@ -114,7 +114,16 @@ export function createFuseOps(opts: FuseOpsOptions): FuseOps {
       const extra = virtualChildren.get(path) ?? [];
       if (!node) return virtualDirs.has(path) ? cb(0, ['.', '..', ...extra]) : cb(ENOENT);
       if (!node.children) return cb(ENOTDIR);
-      cb(0, ['.', '..', ...node.children, ...extra]);
+      // Stats with the names give the kernel each entry's type (d_type): overlayfs needs it to see
+      // whiteouts in a lower layer, and find/ls avoid a stat per entry.
+      const names = ['.', '..', ...node.children, ...extra];
+      const own = toStat(node);
+      const stats = names.map((name, i): FuseStat => {
+        if (i < 2) return own;
+        const child = tree.get(node.path === '' ? name : `${node.path}/${name}`);
+        return child ? toStat(child) : virtualStat(`${path === '/' ? '' : path}/${name}`, 0, true);
+      });
+      cb(0, names, stats);
     },
 
     readlink(path, cb) {

@@ -3,7 +3,7 @@
 // `crfs convert --prioritize`).
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { chunksFor } from '../format/chunks.js';
-import { verifiableChunks, type Image } from '../image/image.js';
+import { verifiableChunks, type ContentReader } from '../image/content-reader.js';
 import type { UnionNode } from '../image/union.js';
 import type { FileContent } from './fuse-ops.js';
 
@@ -35,7 +35,7 @@ export class ImageContent implements FileContent {
   private recorder: WriteStream | undefined;
   readonly readAhead: ReadAheadStats = { sequentialReads: 0, randomReads: 0, windowsIssued: 0 };
 
-  constructor(private readonly image: Image, opts: ReadAheadOptions & { recordFile?: string } = {}) {
+  constructor(private readonly image: ContentReader, opts: ReadAheadOptions & { recordFile?: string } = {}) {
     this.initial = opts.initial ?? 4 << 20;
     this.max = opts.max ?? 32 << 20;
     if (opts.recordFile) this.recorder = createWriteStream(opts.recordFile, { flags: 'a' });
@@ -79,7 +79,7 @@ export class ImageContent implements FileContent {
     const ahead = chunksFor({ chunks, size: content.size }, from, window);
     if (ahead.length === 0) return;
     this.readAhead.windowsIssued++;
-    void this.image.store.prefetch(node.layer, ahead);
+    this.image.prefetchNode(node, ahead);
   }
 
   async close(): Promise<void> {

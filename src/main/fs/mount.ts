@@ -1,7 +1,8 @@
 // Mounting FUSE ops read-only with fuse-native, with the options it lacks appended.
 import { execFile } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { access, readdir, stat } from 'node:fs/promises';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { FuseOps } from 'fuse-native';
@@ -73,6 +74,24 @@ export async function mountFuse(mountpoint: string, ops: FuseOps, options: Mount
     protected override _fuseOptions(): string {
       return `-o${extra.join(',')}`;
     }
+
+    // Unmounted from outside (crfs umount, fusermount -u): fuse-native's own fusermount then fails and it never
+    // releases its native session, which keeps the process alive. Release it when the mount is really gone.
+    _close(cb: (err: Error | null) => void): void {
+      const base = Fuse.prototype as unknown as { _close(this: unknown, cb: (err: Error | null) => void): void };
+      base._close.call(this, (err) => {
+        if (!err) return cb(null);
+        void isMounted(mnt).then((still) => {
+          if (still) return cb(err);
+          try {
+            fuseBinding().fuse_native_unmount(mnt, (this as unknown as { _thread: unknown })._thread);
+            cb(null);
+          } catch (e) {
+            cb(e as Error);
+          }
+        });
+      });
+    }
   }
   // timeout: false — slow reads must finish or fail by our own deadline, never with fuse-native's ETIMEDOUT.
   const fuse = new CrfsFuse(mnt, ops, { timeout: false });
@@ -89,6 +108,19 @@ export async function mountFuse(mountpoint: string, ops: FuseOps, options: Mount
       return unmounted;
     },
   };
+}
+
+/** Whether `mnt` (an absolute path) is a mountpoint now, per /proc/self/mountinfo. */
+export async function isMounted(mnt: string): Promise<boolean> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  return info.split('\n').some((l) => l.split(' ')[4] === mnt);
+}
+
+/** fuse-native's native module (node-gyp-build caches it: the same instance fuse-native uses). */
+function fuseBinding(): { fuse_native_unmount(mnt: string, thread: unknown): void } {
+  const req = createRequire(import.meta.url);
+  const dir = path.dirname(req.resolve('fuse-native/package.json'));
+  return (req('node-gyp-build') as (d: string) => { fuse_native_unmount(mnt: string, thread: unknown): void })(dir);
 }
 
 /** Unmounts a crfs mount from outside its process (crfs umount). */

@@ -61,9 +61,12 @@ export class MountedImage {
 
   /** Mounts `base` at `mountpoint`; resolves once the kernel serves it. */
   static async mount(base: Image, mountpoint: string, opts: MountImageOptions = {}, startedAt = performance.now()): Promise<MountedImage> {
-    const pool = new WorkerPool(base, opts);
+    const pool = WorkerPool.forImage(base, opts);
     const disk = opts.cacheDir ? new DiskCache(opts.cacheDir) : undefined;
-    const image = base.withFetcher(pool, pool.cache, disk ? diskBacking(disk, base) : undefined, opts.readTimeoutMs ?? 60_000);
+    const image = base.withFetcher(pool, pool.cache, {
+      ...(disk ? { backing: diskBacking(disk, base) } : {}),
+      deadlineMs: opts.readTimeoutMs ?? 60_000,
+    });
     const content = new ImageContent(image, { ...opts.readAhead, ...(opts.recordFile ? { recordFile: opts.recordFile } : {}) });
     let self: MountedImage | undefined;
     const ops = createFuseOps({
@@ -131,10 +134,11 @@ export class MountedImage {
   }
 
   stats(): MountStats {
-    const fetch = this.pool.stats();
     const layers = this.image.layers.map((l, i) => {
-      const requests = l.openRequests + fetch[i]!.requests;
-      const bytesFetched = this.image.layerObjects[i]!.blob.stats.bytes + fetch[i]!.bytes;
+      const fetched = this.pool.stats(i);
+      const requests = l.openRequests + fetched.requests;
+      // The blob reader may be shared with other images of the same client: count this mount's own.
+      const bytesFetched = l.openBytes + fetched.bytes;
       return { digest: l.digest, size: l.size, openRequests: l.openRequests, requests, bytesFetched, fetchedPercent: l.size ? Math.round((10000 * bytesFetched) / l.size) / 100 : 0 };
     });
     const c = this.pool.cache.stats();

@@ -13,7 +13,7 @@ export class DirectFetcher implements ChunkFetcher {
     const l = this.layers[layer];
     if (!l) throw new FormatError(`no layer ${layer}`);
     const start = jobs[0]!.chunk.compressedOffset;
-    const end = Math.max(...jobs.map((j) => j.chunk.compressedEnd));
+    const end = jobs.reduce((m, j) => Math.max(m, j.chunk.compressedEnd), 0);
     const data = await l.blob.readAt(start, end - start);
     return jobs.map((job) => {
       try {

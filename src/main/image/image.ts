@@ -1,18 +1,19 @@
 // The library API: open an image by reference and read its files lazily, in-process. FUSE and the
 // CLI are two users of this; programs that embed crfs are the third.
 import { Readable } from 'node:stream';
-import { UsageError, VerificationError } from '../errors.js';
-import { chunksFor } from '../format/chunks.js';
+import { UsageError } from '../errors.js';
 import type { Entry, FileType } from '../format/entry.js';
-import { ZlibInflater, type Inflater } from '../format/inflater.js';
 import type { ChunkLocation } from '../format/types.js';
+export { verifiableChunks } from './content-reader.js';
+import { ZlibInflater, type Inflater } from '../format/inflater.js';
 import { BlockCache } from '../cache/block-cache.js';
-import { ChunkStore, DEFAULT_COALESCE_GAP, DEFAULT_MAX_BATCH, type ChunkBackingStore, type ChunkFetcher, type ChunkStoreStats } from '../cache/chunk-store.js';
+import { ChunkStore, type ChunkStoreOptions, type ChunkFetcher, type ChunkStoreStats } from '../cache/chunk-store.js';
 import type { AuthProvider } from '../registry/authed-request.js';
 import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
 import type { ImageSource, ResolvedImage } from '../registry/source.js';
+import { readNodeContent, type ContentReader } from './content-reader.js';
 import { DirectFetcher } from './direct-fetcher.js';
-import { Layer, type LayerInfo } from './layer.js';
+import { chunkGeometry, Layer, type LayerInfo } from './layer.js';
 import { resolvePath } from './resolve.js';
 import { UnionTree, type UnionNode } from './union.js';
 
@@ -68,23 +69,15 @@ export interface ImageStats {
 const DEFAULT_CACHE = 64 << 20;
 
 /**
- * The chunks of a file that can be served chunk by chunk, each with a digest to check; undefined
- * when some chunk can only be vouched for by the whole-file digest (old stargz TOCs).
+ * How much of a layer's tail to fetch at open, so footer and TOC come in one request: TOCs grow
+ * with the number of files, which grows with the layer, so 2% of the blob, between 64 KiB and 2 MiB.
+ * A TOC larger than that costs a second request.
  */
-const verifiable = new WeakMap<Entry, ChunkLocation[] | null>();
-export function verifiableChunks(entry: Entry): ChunkLocation[] | undefined {
-  let v = verifiable.get(entry);
-  if (v === undefined) {
-    if (entry.chunks.every((c) => c.chunkDigest !== undefined)) v = entry.chunks;
-    // A single chunk is the whole file: its file digest is its chunk digest.
-    else if (entry.chunks.length === 1 && entry.digest !== undefined) v = [{ ...entry.chunks[0]!, chunkDigest: entry.digest }];
-    else v = null;
-    verifiable.set(entry, v);
-  }
-  return v ?? undefined;
+export function tailFor(blobSize: number): number {
+  return Math.min(2 << 20, Math.max(64 << 10, Math.round(blobSize / 50)));
 }
 
-export class Image {
+export class Image implements ContentReader {
   private constructor(
     readonly reference: string,
     readonly resolved: ResolvedImage,
@@ -116,16 +109,16 @@ export class Image {
   static async fromSource(ref: string, source: ImageSource, options: OpenImageOptions, client: RegistryClient, ownsClient: boolean): Promise<Image> {
     const resolved = await source.resolve(options.platform ? { platform: options.platform } : {});
     const inflater = options.inflater ?? new ZlibInflater();
-    const layers = await Promise.all(resolved.layers.map((desc, i) => Layer.open(i, desc, source.blob(desc), source.name, inflater)));
+    const layers = await Promise.all(resolved.layers.map((desc, i) => Layer.open(i, desc, source.blob(desc), source.name, inflater, tailFor(desc.size))));
     const tree = UnionTree.build(layers);
-    const maxChunk = Math.max(4 << 20, ...layers.flatMap((l) => l.reader.index.entries.flatMap((e) => e.chunks.map((c) => c.chunkSize))));
+    const maxChunk = Math.max(4 << 20, chunkGeometry(layers).maxChunk);
     const cache = new BlockCache(Math.max(options.cacheSize ?? DEFAULT_CACHE, maxChunk), maxChunk);
     return new Image(ref, resolved, layers, tree, new ChunkStore(cache, new DirectFetcher(layers, inflater)), client, ownsClient);
   }
 
   /** Replaces how chunks are fetched (the FUSE mount plugs its worker pool in here). */
-  withFetcher(fetcher: ChunkFetcher, cache: BlockCache, backing?: ChunkBackingStore, deadlineMs = 0): Image {
-    const store = new ChunkStore(cache, fetcher, backing, DEFAULT_COALESCE_GAP, DEFAULT_MAX_BATCH, deadlineMs);
+  withFetcher(fetcher: ChunkFetcher, cache: BlockCache, opts: ChunkStoreOptions = {}): Image {
+    const store = new ChunkStore(cache, fetcher, opts);
     return new Image(this.reference, this.resolved, this.layerList, this.tree, store, this.client, this.ownsClient);
   }
 
@@ -216,22 +209,13 @@ export class Image {
   }
 
   /** Reads `length` bytes at `offset` of a node's content into `into`; resolves to bytes copied. */
-  async readNode(node: UnionNode, offset: number, length: number, into: Uint8Array): Promise<number> {
-    const content = node.content;
-    if (!content) throw new UsageError(`not a regular file: ${JSON.stringify(node.path)}`);
-    const chunks = verifiableChunks(content);
-    if (!chunks) {
-      // Whole-file verification only: read it through the layer's reader, uncached.
-      const bytes = await this.layerList[node.layer]!.reader.readEntry(content, offset, length);
-      into.set(bytes);
-      return bytes.length;
-    }
-    const covering = chunksFor({ chunks, size: content.size }, offset, length);
-    const n = await this.store.read(node.layer, covering, offset, length, into);
-    if (n !== Math.min(length, content.size - offset)) {
-      throw new VerificationError(`${JSON.stringify(node.path)}: chunks cover ${n} bytes of the ${length} asked at ${offset}`);
-    }
-    return n;
+  readNode(node: UnionNode, offset: number, length: number, into: Uint8Array): Promise<number> {
+    return readNodeContent(this.store, this.layerList[node.layer]!.reader, node.layer, node, offset, length, into);
+  }
+
+  /** Starts fetching chunks of a node's content without waiting (read-ahead). */
+  prefetchNode(node: UnionNode, chunks: readonly ChunkLocation[]): void {
+    void this.store.prefetch(node.layer, chunks);
   }
 
   stats(): ImageStats {

@@ -22,8 +22,9 @@ export interface LayerInfo {
   entries: number;
   /** Blob offset of the end of the prioritized region (prefetch landmark), when the layer has one. */
   prefetchEnd: number | undefined;
-  /** Requests it took to open the layer. */
+  /** Requests it took to open the layer, and the bytes they fetched (footer and TOC). */
   openRequests: number;
+  openBytes: number;
 }
 
 export class Layer implements LayerEntries {
@@ -36,6 +37,7 @@ export class Layer implements LayerEntries {
   static async open(index: number, desc: Descriptor, blob: RangeReader, where: string, inflater: Inflater, tailHint?: number): Promise<Layer> {
     const annotated = desc.annotations?.[TOC_DIGEST_ANNOTATION];
     const before = blob.stats.requests;
+    const beforeBytes = blob.stats.bytes;
     let reader: StargzReader;
     try {
       reader = await StargzReader.open((offset, length) => blob.readAt(offset, length), desc.size, {
@@ -64,6 +66,7 @@ export class Layer implements LayerEntries {
       entries: reader.index.tocEntryCount,
       prefetchEnd: reader.landmark.prefetchEnd,
       openRequests: blob.stats.requests - before,
+      openBytes: blob.stats.bytes - beforeBytes,
     }, blob, reader);
   }
 
@@ -81,4 +84,19 @@ export class Layer implements LayerEntries {
   lookup(name: string): Entry | undefined {
     return this.reader.index.byName.get(name);
   }
+}
+
+/** Largest decompressed chunk and largest compressed chunk span over `layers` (loops: no spread of huge arrays). */
+export function chunkGeometry(layers: readonly Layer[]): { maxChunk: number; maxCompressed: number } {
+  let maxChunk = 1;
+  let maxCompressed = 1;
+  for (const l of layers) {
+    for (const e of l.reader.index.entries) {
+      for (const c of e.chunks) {
+        if (c.chunkSize > maxChunk) maxChunk = c.chunkSize;
+        if (c.compressedEnd - c.compressedOffset > maxCompressed) maxCompressed = c.compressedEnd - c.compressedOffset;
+      }
+    }
+  }
+  return { maxChunk, maxCompressed };
 }

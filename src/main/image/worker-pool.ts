@@ -5,7 +5,7 @@
 // no on-demand read waits.
 import os from 'node:os';
 import { Piscina } from 'piscina';
-import { AuthError, FormatError, NotFoundError, RegistryError, VerificationError } from '../errors.js';
+import { AuthError, FormatError, UsageError, NotFoundError, RegistryError, VerificationError } from '../errors.js';
 import { BlockCache } from '../cache/block-cache.js';
 import type { ChunkFetcher, ChunkJob } from '../cache/chunk-store.js';
 import { DEFAULT_MAX_BATCH } from '../cache/chunk-store.js';
@@ -13,7 +13,9 @@ import type { BlobLocator } from '../registry/blob.js';
 import type { FileBlobLocator } from '../registry/source.js';
 import { createInflateMemory, sharedInflateLayout } from '../../workers/wasm-inflate.js';
 import type { ChunkTask, ChunkTaskError, ChunkTaskResult, ChunkWorkerData, WorkerInflater } from '../../workers/chunk-task.js';
+import type { AuthProvider } from '../registry/authed-request.js';
 import type { Image } from './image.js';
+import { chunkGeometry, type Layer } from './layer.js';
 
 export interface WorkerPoolOptions {
   /** Worker threads. Default: the number of cores (at least 1). */
@@ -28,6 +30,18 @@ export interface WorkerPoolOptions {
   maxBatch?: number;
   /** Background tasks allowed in flight while nothing on demand waits. Default 2. */
   backgroundConcurrency?: number;
+}
+
+/** Where the pool finds a layer by number, and how to authorize reads of its blob. */
+export interface LayerDirectory {
+  layer(n: number): { layer: Layer; auth: AuthProvider | undefined };
+}
+
+export interface PoolGeometry {
+  /** Largest decompressed chunk to cache (bigger ones go through private buffers). */
+  maxChunk: number;
+  /** Largest compressed span of one chunk (sizes the staging areas). */
+  maxCompressed: number;
 }
 
 export interface LayerFetchStats {
@@ -53,17 +67,22 @@ export class WorkerPool implements ChunkFetcher {
   readonly cache: BlockCache;
   readonly memory: WebAssembly.Memory;
   private readonly pool: Piscina;
-  private readonly layerStats: LayerFetchStats[];
-  private readonly resolvedUrls: Array<string | undefined>;
+  private readonly layerStats = new Map<number, LayerFetchStats>();
+  private readonly resolvedUrls = new Map<number, string>();
   private onDemand = 0;
   private background = 0;
   private readonly backgroundQueue: Array<() => void> = [];
   private readonly backgroundLimit: number;
 
-  constructor(private readonly image: Image, opts: WorkerPoolOptions = {}) {
+  /** A pool for one image's layers. */
+  static forImage(image: Image, opts: WorkerPoolOptions = {}): WorkerPool {
+    const auth = image.authorizer();
+    return new WorkerPool({ layer: (n) => ({ layer: image.layerObjects[n]!, auth }) }, chunkGeometry(image.layerObjects), opts);
+  }
+
+  constructor(private readonly layers: LayerDirectory, geometry: PoolGeometry, opts: WorkerPoolOptions = {}) {
     const workers = Math.max(1, opts.workers ?? os.availableParallelism());
-    const maxChunk = Math.max(...image.layerObjects.flatMap((l) => l.reader.index.entries.flatMap((e) => e.chunks.map((c) => c.chunkSize))), 1);
-    const maxCompressed = Math.max(...image.layerObjects.flatMap((l) => l.reader.index.entries.flatMap((e) => e.chunks.map((c) => c.compressedEnd - c.compressedOffset))), 1);
+    const { maxChunk, maxCompressed } = geometry;
     const maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
     const stagingSize = align(Math.max(maxBatch, maxCompressed) + 64 * 1024, 4096);
     const slots = workers * 2; // room for piscina replacing a crashed worker
@@ -72,6 +91,11 @@ export class WorkerPool implements ChunkFetcher {
     const maxBlock = 2 ** Math.ceil(Math.log2(Math.max(maxChunk, 4096)));
     const capacity = Math.max(opts.cacheSize ?? 512 << 20, maxBlock);
     const cacheBase = align(stagingBase + slots * stagingSize, maxBlock > 65536 ? 65536 : 4096);
+    // wasm32 addresses 4 GiB at most, and the cache lives inside the module's memory.
+    const MAX_MEMORY = 4 * 1024 ** 3 - 65536;
+    if (cacheBase + capacity > MAX_MEMORY) {
+      throw new UsageError(`cache size ${capacity} bytes is too large: the shared cache must fit in 4 GiB with ${cacheBase} bytes of staging (use --cache-size 3GiB or less)`);
+    }
     this.memory = createInflateMemory(cacheBase + capacity);
     this.cache = new BlockCache(capacity, maxBlock, this.memory.buffer as SharedArrayBuffer, cacheBase);
     const workerData: ChunkWorkerData = {
@@ -92,8 +116,6 @@ export class WorkerPool implements ChunkFetcher {
       atomics: 'disabled', // workers keep sockets open between tasks
       workerData,
     });
-    this.layerStats = image.layerObjects.map(() => ({ requests: 0, bytes: 0, tasks: 0 }));
-    this.resolvedUrls = image.layerObjects.map(() => undefined);
     this.backgroundLimit = opts.backgroundConcurrency ?? 2;
   }
 
@@ -109,8 +131,9 @@ export class WorkerPool implements ChunkFetcher {
     }
   }
 
-  stats(): LayerFetchStats[] {
-    return this.layerStats.map((s) => ({ ...s }));
+  /** Fetch figures of a layer (zeros when nothing was fetched). */
+  stats(layer: number): LayerFetchStats {
+    return { ...(this.layerStats.get(layer) ?? { requests: 0, bytes: 0, tasks: 0 }) };
   }
 
   async close(): Promise<void> {
@@ -118,14 +141,13 @@ export class WorkerPool implements ChunkFetcher {
   }
 
   private async runTask(layer: number, jobs: ChunkJob[], mayReauth: boolean, authorization?: string): Promise<Array<Error | undefined>> {
-    const l = this.image.layerObjects[layer]!;
-    const where = `layer ${layer} (${l.info.digest})`;
+    const { layer: l, auth } = this.layers.layer(layer);
+    const where = `layer ${l.info.index} (${l.info.digest})`;
     const missing = jobs.find((j) => j.chunk.chunkDigest === undefined);
     if (missing) throw new VerificationError(`${where}: chunk at blob offset ${missing.chunk.compressedOffset} has no digest to verify`);
-    const auth = this.image.authorizer();
     const header = authorization ?? (await auth?.current());
     const blob = l.blob.locator() as BlobLocator | FileBlobLocator;
-    const url = this.resolvedUrls[layer];
+    const url = this.resolvedUrls.get(layer);
     if (url && !('file' in blob)) blob.resolvedUrl = url;
     const task: ChunkTask = {
       blob,
@@ -137,11 +159,12 @@ export class WorkerPool implements ChunkFetcher {
       })),
     };
     const result = (await this.pool.run(task)) as ChunkTaskResult;
-    const s = this.layerStats[layer]!;
+    let s = this.layerStats.get(layer);
+    if (!s) this.layerStats.set(layer, (s = { requests: 0, bytes: 0, tasks: 0 }));
     s.requests += result.requests;
     s.bytes += result.bytes;
     s.tasks++;
-    if (result.resolvedUrl) this.resolvedUrls[layer] = result.resolvedUrl;
+    if (result.resolvedUrl) this.resolvedUrls.set(layer, result.resolvedUrl);
     if (mayReauth && auth && result.errors.some((e) => e?.kind === 'auth')) {
       const fresh = await auth.refresh(result.challenge, header);
       return this.runTask(layer, jobs, false, fresh);

@@ -73,6 +73,14 @@ export class Authenticator {
     return undefined;
   }
 
+  /** Who we present ourselves as to `registry`, for messages: never the secret. */
+  async describe(registry: string, repository: string): Promise<string> {
+    const c = await this.credentials(registry, repository).catch(() => undefined);
+    const s = this.scheme.get(registry);
+    if (s === 'basic') return c ? `Basic credentials of user "${c.username}"` : 'no credentials';
+    return c ? `token for user "${c.username}"` : 'anonymous token';
+  }
+
   /** After a 401: answer the challenge. `stale` is the Authorization we sent, dropped from the cache. */
   async authorize(registry: string, repository: string, scopes: readonly string[], wwwAuthenticate: string | undefined, stale?: string): Promise<string> {
     const key = tokenKey(registry, scopes);

@@ -11,6 +11,8 @@ export interface AuthProvider {
   current(): Promise<string | undefined>;
   /** Answer a 401: `challenge` is its WWW-Authenticate, `stale` what we had sent. */
   refresh(challenge: string | undefined, stale: string | undefined): Promise<string>;
+  /** Who we authenticated as, for messages (never the secret). */
+  describe?(): Promise<string>;
 }
 
 export const NO_AUTH: AuthProvider = {
@@ -58,7 +60,8 @@ export async function sendAuthed(
         const challenge = header(res, 'www-authenticate');
         if (refreshed) {
           const detail = await errorDetail(res);
-          throw new AuthError(`${what}: ${url.host} rejected our authorization (401${detail ? `: ${detail}` : ''})`, { cause: undefined });
+          const who = auth.describe ? ` (${await auth.describe()})` : '';
+          throw new AuthError(`${what}: ${url.host} rejected our authorization${who}: 401${detail ? ` ${detail}` : ''}`);
         }
         await discard(res);
         authorization = await auth.refresh(challenge, authorization);

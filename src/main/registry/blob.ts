@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { NotFoundError, RegistryError, UsageError, VerificationError } from '../errors.js';
 import { NO_AUTH, sendAuthed, type AuthProvider } from './authed-request.js';
 import { discard, errorDetail, header, HttpTransport, statusError, TransientError, type Response } from './http.js';
+import type { RangeReader } from './source.js';
 import {
   coalesce, DEFAULT_COALESCE_GAP, DEFAULT_MAX_SPAN, multipartBoundary, parseContentRange, parseMultipart, rangeHeader,
   type ByteRange, type Span,
@@ -61,7 +62,7 @@ export interface BlobStats {
 
 const FALLBACK = Symbol('fallback');
 
-export class BlobReader {
+export class BlobReader implements RangeReader {
   readonly digest: string;
   readonly name: string;
   readonly stats: BlobStats = { requests: 0, bytes: 0, retries: 0, redirects: 0, reresolves: 0 };

@@ -11,7 +11,7 @@ import { errorDetail, header, HttpTransport, readAll, type HttpOptions } from '.
 import { MAX_MANIFEST_BYTES, sha256Digest, type Descriptor } from './manifest.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { OciLayoutSource } from './oci-layout.js';
-import { pushBlob, pushManifest, type PushBlobOptions, type PushBlobResult } from './push.js';
+import { pushBlob, pushBlobBody, pushBlobFile, pushManifest, type BlobBody, type PushBlobFileOptions, type PushBlobOptions, type PushBlobResult } from './push.js';
 import {
   formatRepo, parseDockerReference, parseReference, registryEndpoint, type EndpointOptions, type Reference, type RemoteReference, type RepoRef,
 } from './reference.js';
@@ -48,7 +48,7 @@ export class RegistryClient {
   }
 
   /** Reference -> manifest (platform picked from an index), config and layer descriptors; all digest-verified. */
-  resolve(ref: string | Reference, opts: ResolveOptions = {}): Promise<ResolvedImage> {
+  async resolve(ref: string | Reference, opts: ResolveOptions = {}): Promise<ResolvedImage> {
     return this.source(ref).resolve(opts);
   }
 
@@ -101,12 +101,22 @@ export class RegistryClient {
   }
 
   /** Upload a blob (HEAD skip, optional cross-repo mount, monolithic or chunked). */
-  pushBlob(repo: RepoRef | string, data: Uint8Array, opts: PushBlobOptions = {}): Promise<PushBlobResult> {
+  async pushBlob(repo: RepoRef | string, data: Uint8Array, opts: PushBlobOptions = {}): Promise<PushBlobResult> {
     return pushBlob(this.api(repo), data, opts);
   }
 
+  /** Upload a blob from a file, reading it piece by piece (monolithic when small, else chunked). */
+  pushBlobFile(repo: RepoRef | string, file: string, opts: PushBlobFileOptions): Promise<PushBlobResult> {
+    return pushBlobFile(this.api(repo), file, opts);
+  }
+
+  /** Upload from a body with a known digest (read only if the blob is neither there nor mountable). */
+  pushBlobBody(repo: RepoRef | string, body: BlobBody, digest: string, opts: PushBlobOptions = {}): Promise<PushBlobResult> {
+    return pushBlobBody(this.api(repo), body, digest, opts);
+  }
+
   /** PUT a manifest or index under a tag or digest; returns its digest. */
-  pushManifest(repo: RepoRef | string, reference: string, body: Uint8Array | object, mediaType?: string): Promise<string> {
+  async pushManifest(repo: RepoRef | string, reference: string, body: Uint8Array | object, mediaType?: string): Promise<string> {
     return pushManifest(this.api(repo), reference, body, mediaType);
   }
 

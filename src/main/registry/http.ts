@@ -213,7 +213,3 @@ export async function errorDetail(res: Response): Promise<string> {
     return '';
   }
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

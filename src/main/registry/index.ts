@@ -13,7 +13,10 @@ export { HttpTransport, TransientError, type HttpOptions, type OriginQuirks } fr
 export { coalesce, parseContentRange, parseMultipart, type ByteRange, type CoalesceOptions, type Span } from './ranges.js';
 export { BlobReader, openBlob, type BlobLocator, type BlobReadOptions, type BlobReaderOptions, type BlobStats } from './blob.js';
 export { OciLayoutSource, FileBlobReader } from './oci-layout.js';
-export { pushBlob, pushManifest, type PushBlobOptions, type PushBlobResult } from './push.js';
+export { pushBlob, pushBlobBody, pushBlobFile, pushManifest, fileBody, rangeBody, type BlobBody, type PushBlobFileOptions, type PushBlobOptions, type PushBlobResult } from './push.js';
 export { RegistryClient, type RegistryClientOptions } from './client.js';
 export type { ImageSource, RangeReader, ResolvedImage, ResolveOptions, FileBlobLocator } from './source.js';
 export type { FetchedManifest } from './resolve.js';
+export { readBlobStream, type BlobStreamOptions } from './blob-stream.js';
+export { serveAuthProvider, remoteAuthProvider } from './worker-auth.js';
+export { openBlobLocator, isFileLocator } from './locator.js';

@@ -1,7 +1,7 @@
 // A local OCI image layout directory (`oci:PATH[:TAG]`) as an ImageSource: index.json, then blobs read lazily
 // from blobs/<alg>/<hex> with the same reader interface as the registry client.
 
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError, RegistryError, UsageError, VerificationError } from '../errors.js';
 import type { BlobReadOptions, BlobStats } from './blob.js';
@@ -114,7 +114,7 @@ export class FileBlobReader implements RangeReader {
     return { ...this.loc, ...(this.knownSize !== undefined ? { size: this.knownSize } : {}) };
   }
 
-  private async withFile<T>(fn: (fh: import('node:fs/promises').FileHandle, size: number) => Promise<T>): Promise<T> {
+  private async withFile<T>(fn: (fh: FileHandle, size: number) => Promise<T>): Promise<T> {
     let fh;
     try {
       fh = await open(this.loc.file, 'r');
@@ -133,7 +133,7 @@ export class FileBlobReader implements RangeReader {
     }
   }
 
-  private async pread(fh: import('node:fs/promises').FileHandle, size: number, r: ByteRange): Promise<Uint8Array> {
+  private async pread(fh: FileHandle, size: number, r: ByteRange): Promise<Uint8Array> {
     if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0 || r.offset + r.length > size) {
       throw new UsageError(`${this.loc.name}: range ${r.offset}+${r.length} is outside blob ${this.digest} of size ${size}`);
     }

@@ -36,6 +36,7 @@ export class RepoApi {
     return {
       current: () => this.auth.cached(this.repo.registry, this.repo.repository, scopes),
       refresh: (challenge, stale) => this.auth.authorize(this.repo.registry, this.repo.repository, scopes, challenge, stale),
+      describe: () => this.auth.describe(this.repo.registry, this.repo.repository),
     };
   }
 
