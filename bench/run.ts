@@ -47,7 +47,9 @@ async function main(): Promise<void> {
       rmSync(workDir, { recursive: true, force: true });
     }
   }
-  if (json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  // `--only X --json` with one suite prints that suite's object alone.
+  const single = only?.length === 1 ? results[only[0]!] : undefined;
+  if (json) process.stdout.write(JSON.stringify(single ?? results, null, 2) + '\n');
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,6 @@
 // Every bench suite, in the order `npm run bench` runs them.
+import { mountSuite } from './mount.js';
+import { openSuite } from './open.js';
 import type { BenchSuite } from './suite.js';
 import { convertSuite } from './convert.js';
 import { prioritizeSuite } from './prioritize.js';
@@ -12,3 +14,5 @@ suites.push(tocSuite);
 suites.push(convertSuite);
 suites.push(prioritizeSuite);
 suites.push(inflateSuite);
+suites.push(openSuite);
+suites.push(mountSuite);
