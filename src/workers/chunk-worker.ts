@@ -85,6 +85,8 @@ function kindOf(err: unknown): ChunkTaskError['kind'] {
 }
 
 export default async function run(task: ChunkTask): Promise<ChunkTaskResult> {
+  // A warm-up ping: this thread is up and its modules are loaded.
+  if (task.jobs.length === 0) return { errors: [], bytes: 0, requests: 0, resolvedUrl: undefined, challenge: undefined };
   const buffer = data.memory.buffer as SharedArrayBuffer;
   const auth = new TaskAuth(task.authorization);
   const start = task.jobs[0]!.compressedOffset;
