@@ -78,30 +78,36 @@ export class UnionTree {
   private constructor(root: Work) {
     // Depth-first in sorted order, so inode numbers are stable for a given image.
     const contentIno = new Map<Entry, number>();
+    const links = new Map<number, number>();
+    const withContent: UnionNode[] = [];
     const stack: Array<[string, Work]> = [['', root]];
     while (stack.length > 0) {
       const [path, w] = stack.pop()!;
-      const names = w.children ? [...w.children.keys()].sort() : undefined;
-      let ino = this.byIno.length + 1;
+      let names: string[] | undefined;
+      let nlink = 1;
+      if (w.children) {
+        names = [...w.children.keys()].sort();
+        nlink = 2;
+        for (const c of w.children.values()) if (c.children) nlink++;
+      }
       const shared = w.content ? contentIno.get(w.content) : undefined;
-      if (shared !== undefined) ino = shared;
-      const node: UnionNode = { path, entry: w.entry, layer: w.layer, content: w.content, ino, nlink: 1, children: names };
+      const ino = shared ?? this.byIno.length + 1;
+      const node: UnionNode = { path, entry: w.entry, layer: w.layer, content: w.content, ino, nlink, children: names };
       this.nodes.set(path, node);
       if (shared === undefined) {
         this.byIno.push(node);
         if (w.content) contentIno.set(w.content, ino);
+      }
+      if (w.content) {
+        links.set(ino, (links.get(ino) ?? 0) + 1);
+        withContent.push(node);
       }
       if (names) {
         for (let i = names.length - 1; i >= 0; i--) stack.push([joinPath(path, names[i]!), w.children!.get(names[i]!)!]);
       }
     }
     // Link counts from what is actually visible after whiteouts.
-    const links = new Map<number, number>();
-    for (const n of this.nodes.values()) if (n.content) links.set(n.ino, (links.get(n.ino) ?? 0) + 1);
-    for (const n of this.nodes.values()) {
-      if (n.children) n.nlink = 2 + n.children.filter((c) => this.nodes.get(joinPath(n.path, c))!.children).length;
-      else if (n.content) n.nlink = links.get(n.ino)!;
-    }
+    for (const n of withContent) n.nlink = links.get(n.ino)!;
   }
 
   /** Builds the union of `layers`, index 0 being the bottom layer. */
@@ -116,8 +122,13 @@ export class UnionTree {
       }
       return cur;
     };
+    // Directories by path, valid while no directory is replaced or removed (then it is cleared):
+    // entries come grouped by directory, so most lookups hit.
+    const dirCache = new Map<string, Work>();
     // The directory that will hold `path`, created where missing (or replacing a non-directory).
     const parentOf = (path: string, layer: number): Work => {
+      const hit = dirCache.get(dirname(path));
+      if (hit) return hit;
       let cur = root;
       let sofar = '';
       const parts = path.split('/');
@@ -125,15 +136,18 @@ export class UnionTree {
         sofar = joinPath(sofar, parts[i]!);
         let next = cur.children!.get(parts[i]!);
         if (!next?.children) {
+          if (next) dirCache.clear(); // a file made way for a directory
           next = implicitDir(sofar, layer);
           cur.children!.set(parts[i]!, next);
         }
         cur = next;
       }
+      dirCache.set(dirname(path), cur);
       return cur;
     };
 
     layers.forEach((layer, li) => {
+      dirCache.clear();
       const live: Entry[] = [];
       // Whiteouts first: they hide lower layers only, never entries of their own layer.
       for (const e of layer.entries) {
@@ -161,6 +175,7 @@ export class UnionTree {
           existing.layer = li;
           continue;
         }
+        if (existing?.children) dirCache.clear(); // a directory replaced by a non-directory
         const content = e.type === 'reg' ? e : e.type === 'hardlink' ? hardlinkTarget(layer, e) : undefined;
         parent.children!.set(base, { entry: e, layer: li, content, children: e.type === 'dir' ? new Map() : undefined });
       }
