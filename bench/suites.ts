@@ -6,11 +6,13 @@ import { convertSuite } from './convert.js';
 import { prioritizeSuite } from './prioritize.js';
 import { registrySuite } from './registry.js';
 import { tocSuite } from './toc.js';
+import { inflateSuite } from './inflate.js';
 
 export const suites: BenchSuite[] = [];
 suites.push(registrySuite);
 suites.push(tocSuite);
 suites.push(convertSuite);
 suites.push(prioritizeSuite);
+suites.push(inflateSuite);
 suites.push(openSuite);
 suites.push(mountSuite);

@@ -161,8 +161,15 @@ test('crfs mount daemonizes, crfs stats reads it, kill -9 leaves no stale mount'
     if (mounted) await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal(mounted, false, 'auto_unmount should clear the mount when the daemon dies');
-  // And crfs umount on a live daemon ends it.
-  await run(process.execPath, [crfs, 'mount', `${registry.host}/m/daemon:v1`, mnt]);
+  // And crfs umount on a live daemon unmounts it and the daemon exits.
+  const log = path.join(base, 'daemon.log');
+  const second = await run(process.execPath, [crfs, 'mount', `${registry.host}/m/daemon:v1`, mnt, '--log', log]);
+  const pid2 = Number(/daemon pid (\d+)/.exec(second.stderr)?.[1]);
+  t.after(() => { try { process.kill(pid2, 'SIGKILL'); } catch { /* gone */ } });
   await run(process.execPath, [crfs, 'umount', mnt]);
   assert.equal((await readFile('/proc/self/mountinfo', 'utf8')).includes(` ${mnt} `), false);
+  const alive = (): boolean => { try { process.kill(pid2, 0); return true; } catch { return false; } };
+  const deadline = Date.now() + 10_000;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(alive(), false, `the daemon should exit after crfs umount; its log: ${await readFile(log, 'utf8').catch(() => '')}`);
 });

@@ -97,6 +97,22 @@ test('concatenated members, zero padding after a member, and trailer checks', ()
   assert.throws(() => w.gunzip(a.subarray(0, a.length - 3)), (e: unknown) => e instanceof InflateError && e.kind === 'truncated');
 });
 
+test('checkCrc: false skips only the CRC-32 (ISIZE and everything else still checked)', () => {
+  const data = usrTar('include', 256 << 10);
+  const gz = zlib.gzipSync(data);
+  const noCrc = new WasmInflater({ checkCrc: false });
+  const badCrc = Buffer.from(gz);
+  badCrc[badCrc.length - 6] ^= 0x10;
+  assert.throws(() => w.gunzip(badCrc), (e: unknown) => e instanceof InflateError && e.kind === 'bad-crc');
+  assert.ok(noCrc.gunzip(badCrc).equals(data));
+  const badSize = Buffer.from(gz);
+  badSize[badSize.length - 1] ^= 0x10;
+  assert.throws(() => noCrc.gunzip(badSize), (e: unknown) => e instanceof InflateError && e.kind === 'bad-isize');
+  const badBody = Buffer.from(gz);
+  badBody[12] ^= 0xff;
+  assert.throws(() => noCrc.gunzip(badBody), InflateError);
+});
+
 test('Inflater interface: gunzipInto with skip, prefix stops, member sequences and cut-short input', () => {
   const data = usrTar('include', 1 << 20);
   const gz = zlib.gzipSync(data, { level: 9 });
@@ -106,6 +122,15 @@ test('Inflater interface: gunzipInto with skip, prefix stops, member sequences a
     const b = new Uint8Array(len);
     const n = w.gunzipInto(gz, a, skip);
     assert.equal(n, zl.gunzipInto(gz, b, skip), `skip ${skip} len ${len}`);
+    assert.ok(Buffer.from(a.subarray(0, n)).equals(data.subarray(skip, skip + n)));
+  }
+  // Several members in one src: dst may span the boundary between them.
+  const two = Buffer.concat([zlib.gzipSync(data.subarray(0, 70000)), zlib.gzipSync(data.subarray(70000, 150000))]);
+  for (const [skip, len] of [[69000, 2000], [0, 150000], [70000, 10], [149990, 100]] as const) {
+    const a = new Uint8Array(len);
+    const b = new Uint8Array(len);
+    const n = w.gunzipInto(two, a, skip);
+    assert.equal(n, zl.gunzipInto(two, b, skip), `two members: skip ${skip} len ${len}`);
     assert.ok(Buffer.from(a.subarray(0, n)).equals(data.subarray(skip, skip + n)));
   }
   // A member cut short (only the bytes a range read fetched): the decodable prefix, like zlib's sync flush.

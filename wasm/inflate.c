@@ -10,7 +10,7 @@
 #include <wasm_simd128.h>
 
 #define FAST_IN_MARGIN 16  // two 8-byte refills per iteration, each advancing <= 7 bytes
-#define FAST_OUT_MARGIN 320 // longest match (258) plus the 16-byte copy overshoot, plus literals
+#define FAST_OUT_MARGIN 320 // longest match (258) plus the copy overshoot (< 32), plus literals
 #define LIT_MASK ((1u << LIT_TABLE_BITS) - 1)
 #define DIST_MASK ((1u << DIST_TABLE_BITS) - 1)
 
@@ -24,23 +24,32 @@ static inline uint32_t load_le32(const uint8_t *p) {
   return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-// Match copy with room to spare: may write up to 15 bytes past out + len (inside the output region).
+// Match copy with room to spare: may write up to 31 bytes past out + len (inside the output region).
 // Chunks never read bytes they have not yet written because each chunk is at most `dist` long.
 static inline void copy_match_fast(uint8_t *out, uint32_t dist, uint32_t len) {
   uint8_t *const end = out + len;
   const uint8_t *src = out - dist;
   if (dist >= 16) {
-    do {
+    // Most matches are short: two unconditional 16-byte copies, then a loop for the long ones.
+    wasm_v128_store(out, wasm_v128_load(src));
+    wasm_v128_store(out + 16, wasm_v128_load(src + 16));
+    out += 32;
+    src += 32;
+    while (out < end) {
       wasm_v128_store(out, wasm_v128_load(src));
       out += 16;
       src += 16;
-    } while (out < end);
+    }
   } else if (dist >= 8) {
-    do {
+    store64(out, load64(src));
+    store64(out + 8, load64(src + 8));
+    out += 16;
+    src += 16;
+    while (out < end) {
       store64(out, load64(src));
       out += 8;
       src += 8;
-    } while (out < end);
+    }
   } else if (dist == 1) {
     const v128_t v = wasm_i8x16_splat((int8_t)*src);
     do {
@@ -329,30 +338,45 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
 
     case M_HUFF: {
       // Fast loop: every iteration has >= FAST_IN_MARGIN input bytes and >= FAST_OUT_MARGIN output
-      // bytes ahead, and one refill leaves >= 56 bits, enough for a length and a distance with
-      // their extra bits (15 + 5 + 15 + 13).
+      // bytes ahead. Invariant at the top: the bit buffer was just refilled (>= 56 bits, enough for a
+      // length and a distance with their extra bits: 15 + 5 + 15 + 13) and `e` holds the table entry
+      // of the next symbol, looked up early so the load overlaps the previous match copy.
       if (in_end - in >= FAST_IN_MARGIN && out_end - out >= FAST_OUT_MARGIN) {
         const uint8_t *const in_fast = in_end - FAST_IN_MARGIN;
         uint8_t *const out_fast = out_end - FAST_OUT_MARGIN;
+        // CRC-32 of finished output rides along, 8 bytes per iteration: its table lookups fill
+        // execution slots the bit-serial decoding leaves idle.
+        const uint32_t fused_crc = (st->flags & (F_GZIP | F_NO_CRC)) == F_GZIP;
+        uint32_t block_ended = 0;
+        uint32_t creg = ~st->crc;
+        const uint8_t *cp = crc_from;
+#define REFILL() (bb |= load64(in) << bc, in += (63 - bc) >> 3, bc |= 56)
+#define CONSUME(entry) (bb >>= (entry) & 63, bc -= (entry) & 63)
+        REFILL();
+        uint32_t e = lt[bb & LIT_MASK];
         while (in < in_fast && out < out_fast) {
-          bb |= load64(in) << bc;
-          in += (63 - bc) >> 3;
-          bc |= 56;
-          uint32_t e = lt[bb & LIT_MASK];
+          if (fused_crc && out - cp >= 8) {
+            creg = crc32_step8(creg, cp);
+            cp += 8;
+          }
           if (e & E_LIT) {
-            bb >>= e & 63;
-            bc -= e & 63;
+            // Up to 3 literals (<= 15 bits each) from one refill.
+            CONSUME(e);
             *out++ = (uint8_t)(e >> 16);
             e = lt[bb & LIT_MASK];
             if (e & E_LIT) {
-              bb >>= e & 63;
-              bc -= e & 63;
+              CONSUME(e);
               *out++ = (uint8_t)(e >> 16);
-              continue;
+              e = lt[bb & LIT_MASK];
+              if (e & E_LIT) {
+                CONSUME(e);
+                *out++ = (uint8_t)(e >> 16);
+                REFILL();
+                e = lt[bb & LIT_MASK];
+                continue;
+              }
             }
-            bb |= load64(in) << bc;
-            in += (63 - bc) >> 3;
-            bc |= 56;
+            REFILL(); // e was looked up with >= 26 bits left: still valid
           }
           if (e & E_EXC) {
             if (e & E_SUB) {
@@ -360,22 +384,22 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
               bc -= LIT_TABLE_BITS;
               e = lt[((e >> 16) & 0x7fff) + ((uint32_t)bb & ((1u << ((e >> 8) & 31)) - 1))];
               if (e & E_LIT) {
-                bb >>= e & 63;
-                bc -= e & 63;
+                CONSUME(e);
                 *out++ = (uint8_t)(e >> 16);
+                REFILL();
+                e = lt[bb & LIT_MASK];
                 continue;
               }
             }
             if (e & E_EXC) {
               if (!(e & E_EOB)) FAIL(ER_BAD_LITLEN_CODE);
-              bb >>= e & 63;
-              bc -= e & 63;
-              bb &= (1ull << bc) - 1;
-              goto end_of_block;
+              CONSUME(e);
+              block_ended = 1;
+              break;
             }
           }
           uint32_t total = e & 63;
-          const uint32_t len = (e >> 16) + (uint32_t)((bb & ((1ull << total) - 1)) >> ((e >> 8) & 31));
+          const uint32_t len = (e >> 16) + ((((uint32_t)bb) & ((1u << total) - 1)) >> ((e >> 8) & 31));
           bb >>= total;
           bc -= total;
           e = dt[bb & DIST_MASK];
@@ -387,9 +411,11 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
             if (e & E_EXC) FAIL(ER_BAD_DIST_CODE);
           }
           total = e & 63;
-          const uint32_t dist = (e >> 16) + (uint32_t)((bb & ((1ull << total) - 1)) >> ((e >> 8) & 31));
+          const uint32_t dist = (e >> 16) + ((((uint32_t)bb) & ((1u << total) - 1)) >> ((e >> 8) & 31));
           bb >>= total;
           bc -= total;
+          REFILL();
+          e = lt[bb & LIT_MASK];
           const uint32_t have = (uint32_t)(out - out_hist);
           if (dist > have) {
             if (dist - have > st->whave) FAIL(ER_DIST_TOO_FAR);
@@ -399,7 +425,13 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
           }
           out += len;
         }
+#undef REFILL
+#undef CONSUME
         bb &= (1ull << bc) - 1; // drop look-ahead bits the refills loaded but did not count
+        st->isize += (uint32_t)(cp - crc_from);
+        st->crc = ~creg;
+        crc_from = (uint8_t *)cp;
+        if (block_ended) goto end_of_block;
       }
       // Careful loop: one symbol at a time, every read and write checked; on running out of input
       // mid-symbol it rewinds to the symbol's start.
@@ -429,7 +461,7 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
           goto end_of_block;
         }
         uint32_t total = e & 63;
-        const uint32_t len = (e >> 16) + (uint32_t)((bb & ((1ull << total) - 1)) >> ((e >> 8) & 31));
+        const uint32_t len = (e >> 16) + ((((uint32_t)bb) & ((1u << total) - 1)) >> ((e >> 8) & 31));
         DROP(total);
         e = dt[bb & DIST_MASK];
         if ((e & (E_EXC | E_SUB)) == (E_EXC | E_SUB)) {
@@ -440,7 +472,7 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
         if ((e & 63) > bc || ((e & E_EXC) && in == in_end && bc < 15)) goto need_input;
         if (e & E_EXC) FAIL(ER_BAD_DIST_CODE);
         total = e & 63;
-        const uint32_t dist = (e >> 16) + (uint32_t)((bb & ((1ull << total) - 1)) >> ((e >> 8) & 31));
+        const uint32_t dist = (e >> 16) + ((((uint32_t)bb) & ((1u << total) - 1)) >> ((e >> 8) & 31));
         DROP(total);
         if (dist > (uint32_t)(out - out_hist) + st->whave) FAIL(ER_DIST_TOO_FAR);
         const uint32_t room = (uint32_t)(out_end - out);
@@ -465,10 +497,10 @@ int crfs_inflate(inflate_state *st, const uint8_t *in, uint32_t in_len, uint8_t 
       bc = 0;
       SAVE();
       if (in_end - in < 8) goto need_input;
-      st->crc = crc32_update(st->crc, crc_from, (size_t)(out - crc_from));
+      if (!(st->flags & F_NO_CRC)) st->crc = crc32_update(st->crc, crc_from, (size_t)(out - crc_from));
       st->isize += (uint32_t)(out - crc_from);
       crc_from = out;
-      if (load_le32(in) != st->crc) FAIL(ER_BAD_CRC);
+      if (!(st->flags & F_NO_CRC) && load_le32(in) != st->crc) FAIL(ER_BAD_CRC);
       if (load_le32(in + 4) != st->isize) FAIL(ER_BAD_ISIZE);
       in += 8;
       if ((st->flags & F_MULTI) && in < in_end && *in != 0) {
@@ -514,7 +546,7 @@ leave:
   bc &= 7;
   bb &= (1ull << bc) - 1;
   if (st->flags & F_GZIP) {
-    st->crc = crc32_update(st->crc, crc_from, (size_t)(out - crc_from));
+    if (!(st->flags & F_NO_CRC)) st->crc = crc32_update(st->crc, crc_from, (size_t)(out - crc_from));
     st->isize += (uint32_t)(out - crc_from);
   }
   if (status != ST_DONE) {

@@ -11,12 +11,14 @@
 #define WINDOW_SIZE 32768u
 
 // Huffman decode tables. Main-table widths are tuned for small members (table fill cost) vs. lookups.
+#ifndef LIT_TABLE_BITS
 #define LIT_TABLE_BITS 10
+#endif
 #define DIST_TABLE_BITS 8
 #define CODE_TABLE_BITS 7
 // Main table plus the worst case of sub-tables for a complete code: a sub-table of 2^k entries holds
 // at least k+1 codes, so <= 2^k/(k+1) entries per code (288 lit/len codes, k<=5; 30 dist codes, k<=7).
-#define LIT_TABLE_CAP (1024 + 1536 + 64)
+#define LIT_TABLE_CAP ((1 << LIT_TABLE_BITS) + 1600)
 #define DIST_TABLE_CAP (256 + 480 + 32)
 #define CODE_TABLE_CAP 128
 
@@ -61,6 +63,7 @@ enum {
 #define F_GZIP 1u          // expect gzip member(s) (RFC 1952), else raw deflate
 #define F_MULTI 2u         // after a member, continue with the next one if the next byte is not 0
 #define F_STOP_AT_BLOCK 4u // return ST_BLOCK_END after each non-final block (checkpoints)
+#define F_NO_CRC 8u        // gzip: skip the CRC-32 (the caller verifies a content digest); ISIZE still checked
 
 enum mode { M_HEADER, M_BLOCK, M_STORED, M_HUFF, M_MATCH, M_TRAILER, M_DONE, M_ERROR };
 
@@ -94,5 +97,17 @@ typedef struct inflate_state {
 int huffman_build(inflate_state *st, uint32_t *table, uint32_t cap, uint32_t table_bits,
                   const uint8_t *lens, uint32_t n, enum table_kind kind);
 uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n);
+
+// Slice-by-8 CRC-32 tables (crc32-table.h) and one 8-byte step on the raw (uninverted) register.
+extern const uint32_t crc32_tables[8][256];
+static inline uint32_t crc32_step8(uint32_t reg, const uint8_t *p) {
+  uint32_t a, b;
+  __builtin_memcpy(&a, p, 4);
+  __builtin_memcpy(&b, p + 4, 4);
+  a ^= reg;
+  return crc32_tables[7][a & 0xff] ^ crc32_tables[6][(a >> 8) & 0xff] ^ crc32_tables[5][(a >> 16) & 0xff] ^
+         crc32_tables[4][a >> 24] ^ crc32_tables[3][b & 0xff] ^ crc32_tables[2][(b >> 8) & 0xff] ^
+         crc32_tables[1][(b >> 16) & 0xff] ^ crc32_tables[0][b >> 24];
+}
 
 #endif

@@ -16,7 +16,7 @@ export * from './registry/index.js';
 export { Image, openImage, verifiableChunks, type OpenImageOptions, type ImageStat, type ImageStats, type LayerStats } from './image/image.js';
 export type { LayerInfo } from './image/layer.js';
 export { UnionTree, type UnionNode } from './image/union.js';
-export { WasmInflater } from './format/wasm-inflater.js';
+export { WasmInflater, type WasmInflaterOptions } from './format/wasm-inflater.js';
 export { inflaterByName, defaultInflater, INFLATER_NAMES, DEFAULT_INFLATER, type InflaterName } from './format/inflaters.js';
 export { InflateError, type InflateErrorKind } from './format/inflate-error.js';
 export { InflateStream, InflateStatus, WINDOW_BYTES, type InflateStep, type StreamOptions } from './format/inflate-stream.js';

@@ -86,10 +86,10 @@ export class SharedWasmInflater {
   /**
    * Gunzips one member from `input` into `output`, stopping when `output` is full (status OutputFull:
    * the prefix a caller needed). Throws InflateError on corrupt input, or kind 'truncated' when the
-   * input ends before the member does and `output` is not full.
+   * input ends before the member does and `output` is not full. `skipCrc`: see StreamOptions.
    */
-  gunzip(input: Region, output: Region): RegionResult {
-    this.stream.reset('gzip');
+  gunzip(input: Region, output: Region, options: { skipCrc?: boolean } = {}): RegionResult {
+    this.stream.reset('gzip', options);
     return this.finish(this.stream.run(input.offset, input.length, output.offset, output.length), 'gzip data');
   }
 

@@ -130,6 +130,8 @@ export interface TarFile {
   mode?: number;
   uid?: number;
   gid?: number;
+  uname?: string;
+  gname?: string;
 }
 
 /** A tar archive of `files` (tar-stream), uncompressed. */
@@ -147,6 +149,7 @@ export async function makeTar(files: TarFile[]): Promise<Buffer> {
     const hdr = {
       name: f.name, type, mode: f.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime: new Date(0),
       ...(f.linkname ? { linkname: f.linkname } : {}), ...(f.uid !== undefined ? { uid: f.uid } : {}), ...(f.gid !== undefined ? { gid: f.gid } : {}),
+      ...(f.uname !== undefined ? { uname: f.uname } : {}), ...(f.gname !== undefined ? { gname: f.gname } : {}),
     };
     await new Promise<void>((resolve, reject) => {
       const cb = (e?: Error | null): void => (e ? reject(e) : resolve());

@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { CrfsError, UsageError } from '../errors.js';
 import { DEFAULT_INFLATER } from '../format/inflaters.js';
-import { openImage } from '../image/image.js';
-import { MountedImage } from '../fs/mounted-image.js';
+import { openImage, type Image } from '../image/image.js';
+import { DEFAULT_GEOMETRY, WorkerPool } from '../image/worker-pool.js';
+import type { AuthProvider } from '../registry/authed-request.js';
+import { MountedImage, type MountImageOptions } from '../fs/mounted-image.js';
 import { isMounted } from '../fs/mount.js';
 import { addImageOptions, imageOptions, type ImageCliOptions } from './image-options.js';
 import type { WorkerInflater } from '../../workers/chunk-task.js';
@@ -50,21 +52,35 @@ async function runForeground(ref: string, dir: string, o: MountCliOptions): Prom
   const started = performance.now();
   const inflater = (o.inflater ?? DEFAULT_INFLATER) as WorkerInflater;
   if (inflater !== 'wasm' && inflater !== 'zlib') throw new UsageError(`--inflater must be wasm or zlib, not "${o.inflater}"`);
-  const image = await openImage(ref, imageOptions(o));
+  const opts: MountImageOptions = {
+    ...(o.workers ? { workers: positiveInt(o.workers, '--workers') } : {}),
+    cacheSize: parseSize(o.cacheSize ?? '512MiB'),
+    ...(o.cacheDir ? { cacheDir: path.resolve(o.cacheDir) } : {}),
+    backgroundFetch: o.backgroundFetch !== false,
+    allowOther: o.allowOther ?? false,
+    ...(o.record ? { recordFile: path.resolve(o.record) } : {}),
+    readTimeoutMs: o.readTimeout ? positiveInt(o.readTimeout, '--read-timeout') * 1000 : 60_000,
+    inflater,
+    debug: o.debug ?? false,
+    onError: (p, err) => process.stderr.write(`crfs: read of ${p} failed: ${(err as Error).message}\n`),
+  };
+  // Start the worker threads first, so their start-up overlaps fetching the manifest and TOCs and
+  // the first read after the mount is ready does not wait for them.
+  let opened: { image: Image; auth: AuthProvider | undefined } | undefined;
+  const pool = new WorkerPool({ layer: (n) => ({ layer: opened!.image.layerObjects[n]!, auth: opened!.auth }) }, DEFAULT_GEOMETRY, opts);
+  const warm = pool.warmUp();
+  let image: Image;
+  try {
+    image = await openImage(ref, imageOptions(o));
+    opened = { image, auth: image.authorizer() };
+    await warm;
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   let mounted: MountedImage;
   try {
-    mounted = await MountedImage.mount(image, dir, {
-      ...(o.workers ? { workers: positiveInt(o.workers, '--workers') } : {}),
-      cacheSize: parseSize(o.cacheSize ?? '512MiB'),
-      ...(o.cacheDir ? { cacheDir: path.resolve(o.cacheDir) } : {}),
-      backgroundFetch: o.backgroundFetch !== false,
-      allowOther: o.allowOther ?? false,
-      ...(o.record ? { recordFile: path.resolve(o.record) } : {}),
-      readTimeoutMs: o.readTimeout ? positiveInt(o.readTimeout, '--read-timeout') * 1000 : 60_000,
-      inflater,
-      debug: o.debug ?? false,
-      onError: (p, err) => process.stderr.write(`crfs: read of ${p} failed: ${(err as Error).message}\n`),
-    }, started);
+    mounted = await MountedImage.mount(image, dir, { ...opts, pool }, started);
   } catch (err) {
     await image.close();
     throw err;
@@ -78,6 +94,8 @@ async function runForeground(ref: string, dir: string, o: MountCliOptions): Prom
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
+      // A second signal while unmounting (stuck on a busy mount) exits at once; auto_unmount cleans up.
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => process.exit(1));
       clearInterval(watch);
       void (async () => {
         if (o.statsFile) await writeStats(o.statsFile, mounted);

@@ -25,6 +25,8 @@ export class TocBuilder {
   readonly entries: TocEntryJson[] = [];
   private readonly lastUname = new Map<number, string>();
   private readonly lastGname = new Map<number, string>();
+  /** Full owner names of each entry, to redo the name elision if duplicates are dropped. */
+  private readonly owners = new Map<TocEntryJson, { uid: number; gid: number; uname: string; gname: string }>();
 
   /** Adds the entry for a header (a `reg` entry gets its offset/digest fields filled in later). */
   add(h: TarHeader): TocEntryJson {
@@ -51,8 +53,49 @@ export class TocBuilder {
     }
     const xattrs = xattrsOf(h);
     if (xattrs) e.xattrs = xattrs;
+    this.owners.set(e, { uid: h.uid, gid: h.gid, uname: h.uname, gname: h.gname });
     this.entries.push(e);
     return e;
+  }
+
+  /**
+   * The entries a reader should see. A tar may hold a name twice (later wins when extracted); a TOC
+   * must not, so earlier duplicates (and their chunks) are dropped — their bytes stay in the blob,
+   * unreferenced — and the owner-name elision is redone over what is kept.
+   */
+  private visible(): TocEntryJson[] {
+    const norm = (n: string): string => n.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
+    const last = new Map<string, number>();
+    let files = 0;
+    this.entries.forEach((e, i) => {
+      if (e.type === 'chunk') return;
+      files++;
+      last.set(norm(e.name), i);
+    });
+    if (last.size === files) return this.entries;
+    const kept: TocEntryJson[] = [];
+    let keep = true;
+    this.entries.forEach((e, i) => {
+      if (e.type !== 'chunk') keep = last.get(norm(e.name)) === i;
+      if (keep) kept.push(e);
+    });
+    const unames = new Map<number, string>();
+    const gnames = new Map<number, string>();
+    for (const e of kept) {
+      const o = this.owners.get(e);
+      if (!o) continue;
+      delete e.userName;
+      delete e.groupName;
+      if ((unames.get(o.uid) ?? '') !== o.uname) {
+        unames.set(o.uid, o.uname);
+        if (o.uname) e.userName = o.uname;
+      }
+      if ((gnames.get(o.gid) ?? '') !== o.gname) {
+        gnames.set(o.gid, o.gname);
+        if (o.gname) e.groupName = o.gname;
+      }
+    }
+    return kept;
   }
 
   /** A `chunk` entry for the second and later chunks of a big file. */
@@ -64,7 +107,7 @@ export class TocBuilder {
 
   /** The TOC JSON text, fields in the spec's order so it reads like the reference's. */
   toJson(): string {
-    const toc: TocJson = { version: 1, entries: this.entries.map(ordered) };
+    const toc: TocJson = { version: 1, entries: this.visible().map(ordered) };
     return JSON.stringify(toc, null, '\t');
   }
 }

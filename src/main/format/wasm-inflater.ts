@@ -14,14 +14,21 @@ const MAX_OUTPUT_AREA = 16 << 20;
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
+export interface WasmInflaterOptions {
+  /** Check gzip CRC-32s (default true). False only where the caller verifies a digest of the output. */
+  checkCrc?: boolean;
+}
+
 export class WasmInflater implements Inflater {
   readonly name = 'wasm';
+  private readonly skipCrc: boolean;
   private readonly exports: InflateExports;
   private readonly memory: WebAssembly.Memory;
   private readonly stream: InflateStream;
   private readonly inputBase: number;
 
-  constructor() {
+  constructor(options: WasmInflaterOptions = {}) {
+    this.skipCrc = options.checkCrc === false;
     this.exports = inflateExports(new WebAssembly.Instance(inflateModule('plain'), {}));
     this.memory = this.exports.memory!;
     const state = align(this.exports.__heap_base.value as number, 64);
@@ -47,7 +54,7 @@ export class WasmInflater implements Inflater {
     const want = skip + dst.length;
     const area = Math.max(1, Math.min(want, MAX_OUTPUT_AREA));
     const output = this.stage(src, area);
-    this.stream.reset('gzip', { multiMember: true });
+    this.stream.reset('gzip', { multiMember: true, skipCrc: this.skipCrc });
     let inPos = 0;
     let outPos = 0; // bytes of decompressed stream produced so far
     while (outPos < want) {
@@ -77,7 +84,7 @@ export class WasmInflater implements Inflater {
   private inflateAll(src: Uint8Array, format: 'gzip' | 'raw', sizeHint: number): Buffer {
     const area = Math.max(64 * 1024, Math.min(sizeHint + 1, MAX_OUTPUT_AREA));
     const output = this.stage(src, area);
-    this.stream.reset(format, { multiMember: format === 'gzip' });
+    this.stream.reset(format, { multiMember: format === 'gzip', skipCrc: this.skipCrc });
     const parts: Buffer[] = [];
     let inPos = 0;
     for (;;) {

@@ -5,6 +5,7 @@ import type { ChunkBackingStore } from '../cache/chunk-store.js';
 import type { ChunkLocation } from '../format/types.js';
 import { verifiableChunks, type Image } from '../image/image.js';
 import { WorkerPool, type WorkerPoolOptions } from '../image/worker-pool.js';
+import { chunkGeometry } from '../image/layer.js';
 import { createFuseOps } from './fuse-ops.js';
 import { ImageContent, type ReadAheadOptions } from './image-content.js';
 import { mountFuse, type Mounted, type MountOptions } from './mount.js';
@@ -20,6 +21,8 @@ export interface MountImageOptions extends MountOptions, WorkerPoolOptions {
   recordFile?: string;
   readAhead?: ReadAheadOptions;
   onError?: (path: string, err: unknown) => void;
+  /** A pool started earlier (e.g. while the image was being opened); made here when absent or too small. */
+  pool?: WorkerPool;
 }
 
 export interface MountStats {
@@ -61,7 +64,12 @@ export class MountedImage {
 
   /** Mounts `base` at `mountpoint`; resolves once the kernel serves it. */
   static async mount(base: Image, mountpoint: string, opts: MountImageOptions = {}, startedAt = performance.now()): Promise<MountedImage> {
-    const pool = WorkerPool.forImage(base, opts);
+    let pool = opts.pool;
+    if (pool && !pool.fits(chunkGeometry(base.layerObjects))) {
+      await pool.close();
+      pool = undefined;
+    }
+    pool ??= WorkerPool.forImage(base, opts);
     const disk = opts.cacheDir ? new DiskCache(opts.cacheDir) : undefined;
     const image = base.withFetcher(pool, pool.cache, {
       ...(disk ? { backing: diskBacking(disk, base) } : {}),

@@ -44,6 +44,9 @@ export interface PoolGeometry {
   maxCompressed: number;
 }
 
+/** What a pool started before its image is known is sized for: the format's default 4 MiB chunks. */
+export const DEFAULT_GEOMETRY: PoolGeometry = { maxChunk: 4 << 20, maxCompressed: (4 << 20) + (64 << 10) };
+
 export interface LayerFetchStats {
   requests: number;
   bytes: number;
@@ -80,11 +83,27 @@ export class WorkerPool implements ChunkFetcher {
     return new WorkerPool({ layer: (n) => ({ layer: image.layerObjects[n]!, auth }) }, chunkGeometry(image.layerObjects), opts);
   }
 
+  /** Whether chunks of this geometry can be cached and staged by this pool. */
+  fits(geometry: PoolGeometry): boolean {
+    return geometry.maxChunk <= this.cache.maxEntrySize && geometry.maxCompressed + 64 * 1024 <= this.stagingSize;
+  }
+
+  /** Resolves once every worker thread has started and loaded its modules (a no-op task each). */
+  async warmUp(): Promise<void> {
+    const ping: ChunkTask = { blob: { file: '', digest: '', name: 'warm-up' }, authorization: undefined, jobs: [] };
+    await Promise.all(Array.from({ length: this.workers }, () => this.pool.run(ping)));
+  }
+
+  private readonly stagingSize: number;
+  private readonly workers: number;
+
   constructor(private readonly layers: LayerDirectory, geometry: PoolGeometry, opts: WorkerPoolOptions = {}) {
     const workers = Math.max(1, opts.workers ?? os.availableParallelism());
     const { maxChunk, maxCompressed } = geometry;
     const maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
     const stagingSize = align(Math.max(maxBatch, maxCompressed) + 64 * 1024, 4096);
+    this.stagingSize = stagingSize;
+    this.workers = workers;
     const slots = workers * 2; // room for piscina replacing a crashed worker
     const layout = sharedInflateLayout();
     const stagingBase = align(layout.firstFree(slots), 4096);
