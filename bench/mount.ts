@@ -115,8 +115,11 @@ class MountBench {
           await proxy?.close();
         }
       }
+      // A table per profile (plus one for the machine, image and baselines) when printed.
+      for (const r of this.rows) r.table = /^([\w-]+): /.exec(r.name)?.[1] ?? 'setup';
       this.rows.unshift({
         name: 'machine',
+        table: 'setup',
         values: { cores: os.availableParallelism(), loadStart: round(loadStart, 2), loadEnd: round(os.loadavg()[0]!, 2), date: new Date().toISOString().slice(0, 16) },
       });
       return this.rows;

@@ -119,6 +119,7 @@ async function run(ctx: BenchContext): Promise<BenchRow[]> {
         await proxy?.close();
       }
     }
+    for (const r of rows) r.table = /^([\w-]+): /.exec(r.name)?.[1] ?? 'setup';
     return rows;
   } finally {
     await registry?.stop();

@@ -20,14 +20,21 @@ function parseArgs(argv: string[]): { only: string[] | undefined; json: boolean;
   return { only, json, rest };
 }
 
-function printTable(suite: string, rows: BenchRow[]): void {
+function printTable(title: string, rows: BenchRow[]): void {
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r.values)))];
   const fmt = (v: number | string | undefined): string =>
     v === undefined ? '' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v;
   const table = [['', ...cols], ...rows.map((r) => [r.name, ...cols.map((c) => fmt(r.values[c]))])];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  process.stdout.write(`\n## ${suite}\n`);
+  process.stdout.write(`\n## ${title}\n`);
   for (const row of table) process.stdout.write(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ') + '\n');
+}
+
+/** One table per `table` group of rows (in first-seen order), each with only its own columns. */
+function printTables(suite: string, rows: BenchRow[]): void {
+  const groups = new Map<string | undefined, BenchRow[]>();
+  for (const r of rows) groups.set(r.table, [...(groups.get(r.table) ?? []), r]);
+  for (const [table, group] of groups) printTable(table ? `${suite}: ${table}` : suite, group);
 }
 
 async function main(): Promise<void> {
@@ -42,7 +49,7 @@ async function main(): Promise<void> {
       const log = (line: string): void => { process.stderr.write(`[${suite.name}] ${line}\n`); };
       const rows = await suite.run({ workDir, args: rest, log });
       results[suite.name] = Object.fromEntries(rows.map((r) => [r.name, r.values]));
-      if (!json) printTable(suite.name, rows);
+      if (!json) printTables(suite.name, rows);
     } finally {
       rmSync(workDir, { recursive: true, force: true });
     }

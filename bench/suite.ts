@@ -5,6 +5,8 @@ export interface BenchRow {
   name: string;
   /** Figures keyed by what they are, e.g. { crfsMBps: 210.4, gzipMBps: 35.1, ratio: 6.0 }. */
   values: Record<string, number | string>;
+  /** Rows sharing a `table` print as their own table (e.g. one per network profile); JSON is unaffected. */
+  table?: string;
 }
 
 export interface BenchContext {
