@@ -151,6 +151,8 @@ test('crfs mount daemonizes, crfs stats reads it, kill -9 leaves no stale mount'
   assert.equal(await readFile(path.join(mnt, 'dir/new.txt'), 'utf8').then((s) => s.length > 0), true);
   const stats = await run(process.execPath, [crfs, 'stats', mnt, '--json']);
   assert.ok(JSON.parse(stats.stdout).bytesFetched > 0);
+  // A bad mountpoint is refused before any network work (the registry here does not even exist).
+  await assert.rejects(run(process.execPath, [crfs, 'mount', '127.0.0.1:1/no/such:v1', path.join(base, 'missing-dir')]), /does not exist: create it with mkdir -p/);
   // A second mount on the same directory is refused with a clear message.
   await assert.rejects(run(process.execPath, [crfs, 'mount', `${registry.host}/m/daemon:v1`, mnt, '--foreground']), /already a mountpoint|not empty/);
   process.kill(pid, 'SIGKILL');

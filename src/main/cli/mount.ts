@@ -12,7 +12,7 @@ import { openImage, type Image } from '../image/image.js';
 import { DEFAULT_GEOMETRY, WorkerPool } from '../image/worker-pool.js';
 import type { AuthProvider } from '../registry/authed-request.js';
 import { MountedImage, type MountImageOptions } from '../fs/mounted-image.js';
-import { isMounted } from '../fs/mount.js';
+import { checkMountpoint, isMounted } from '../fs/mount.js';
 import { addImageOptions, imageOptions, type ImageCliOptions } from './image-options.js';
 import type { WorkerInflater } from '../../workers/chunk-task.js';
 
@@ -50,6 +50,8 @@ type DaemonMessage = { ready: true; ms: number } | { error: string };
 
 async function runForeground(ref: string, dir: string, o: MountCliOptions): Promise<void> {
   const started = performance.now();
+  // Fail on a bad mountpoint before any network work.
+  await checkMountpoint(path.resolve(dir));
   const inflater = (o.inflater ?? DEFAULT_INFLATER) as WorkerInflater;
   if (inflater !== 'wasm' && inflater !== 'zlib') throw new UsageError(`--inflater must be wasm or zlib, not "${o.inflater}"`);
   const opts: MountImageOptions = {

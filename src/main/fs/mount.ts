@@ -42,7 +42,7 @@ async function loadFuse(): Promise<FuseCtor> {
 }
 
 /** A mountpoint must be an existing, empty, unmounted directory. */
-async function checkMountpoint(mnt: string): Promise<void> {
+export async function checkMountpoint(mnt: string): Promise<void> {
   let st;
   try {
     st = await stat(mnt);
