@@ -60,4 +60,6 @@ export interface ChunkWorkerData {
   /** HTTP deadline per attempt, ms, and retries. */
   deadlineMs: number;
   retries: number;
+  /** Skip TLS verification (all hosts, or these `host:port`s), as the main thread's client does. */
+  insecure: boolean | string[];
 }

@@ -25,7 +25,7 @@ function claimSlot(): number {
 const slot = claimSlot();
 const staging = data.stagingBase + slot * data.stagingSize;
 const wasm = data.inflater === 'wasm' ? new SharedWasmInflater(data.memory, slot) : undefined;
-const http = new HttpTransport({ deadlineMs: data.deadlineMs, retries: data.retries });
+const http = new HttpTransport({ deadlineMs: data.deadlineMs, retries: data.retries, insecure: data.insecure });
 
 /** The authorization the main thread gave us; a 401 goes back to it, with the challenge. */
 class TaskAuth implements AuthProvider {

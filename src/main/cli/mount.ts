@@ -63,6 +63,7 @@ async function runForeground(ref: string, dir: string, o: MountCliOptions): Prom
     ...(o.record ? { recordFile: path.resolve(o.record) } : {}),
     readTimeoutMs: o.readTimeout ? positiveInt(o.readTimeout, '--read-timeout') * 1000 : 60_000,
     inflater,
+    ...(o.insecure ? { insecure: true } : {}),
     debug: o.debug ?? false,
     onError: (p, err) => process.stderr.write(`crfs: read of ${p} failed: ${(err as Error).message}\n`),
   };

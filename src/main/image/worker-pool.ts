@@ -34,6 +34,8 @@ export interface WorkerPoolOptions {
   /** Per-attempt HTTP deadline in the workers, ms. Default 30 s. */
   deadlineMs?: number;
   retries?: number;
+  /** Skip TLS certificate verification in the workers (all hosts when true). */
+  insecure?: boolean | readonly string[];
   /** Largest coalesced request. Default 16 MiB. */
   maxBatch?: number;
   /** Background tasks allowed in flight while nothing on demand waits. Default DEFAULT_BACKGROUND_CONCURRENCY. */
@@ -133,6 +135,7 @@ export class WorkerPool implements ChunkFetcher {
       inflater: opts.inflater ?? 'wasm',
       deadlineMs: opts.deadlineMs ?? 30_000,
       retries: opts.retries ?? 4,
+      insecure: opts.insecure === true ? true : Array.isArray(opts.insecure) ? [...opts.insecure] : false,
     };
     this.pool = new Piscina({
       filename: new URL('../../workers/chunk-worker.js', import.meta.url).href,
