@@ -175,3 +175,16 @@ test('crfs mount daemonizes, crfs stats reads it, kill -9 leaves no stale mount'
   while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.equal(alive(), false, `the daemon should exit after crfs umount; its log: ${await readFile(log, 'utf8').catch(() => '')}`);
 });
+
+test('after mounting, each worker opens its registry connection in the background (one 1-byte read)', async (t) => {
+  await pushImage(client, `${registry.host}/m/preconnect`, { layers: [(await vectorBlob('whiteout'))!], tag: 'v1' });
+  const m = await mountRef(`${registry.host}/m/preconnect:v1`, { workers: 2 });
+  t.after(() => m.unmount());
+  const until = Date.now() + 10_000;
+  while (m.pool.stats(0).tasks < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  const s = m.pool.stats(0);
+  assert.equal(s.tasks, 2);
+  assert.equal(s.requests, 2);
+  assert.equal(s.bytes, 2);
+  assert.ok((await readFile(path.join(m.mountpoint, 'dir/new.txt'))).length > 0);
+});

@@ -25,6 +25,8 @@ export interface ChunkTask {
   authorization: string | undefined;
   /** Sorted by compressedOffset; fetched as one range. */
   jobs: ChunkTaskJob[];
+  /** With no jobs: read one byte of the blob, so this thread's connection to its origin is open. */
+  connect?: boolean;
 }
 
 export type ChunkErrorKind = 'auth' | 'verify' | 'format' | 'registry' | 'notfound';

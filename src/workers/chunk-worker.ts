@@ -85,8 +85,19 @@ function kindOf(err: unknown): ChunkTaskError['kind'] {
 }
 
 export default async function run(task: ChunkTask): Promise<ChunkTaskResult> {
-  // A warm-up ping: this thread is up and its modules are loaded.
-  if (task.jobs.length === 0) return { errors: [], bytes: 0, requests: 0, resolvedUrl: undefined, challenge: undefined };
+  if (task.jobs.length === 0) {
+    // A warm-up ping (this thread is up), or a pre-connect: one byte, so the first real read finds
+    // an open keep-alive connection (and a resolved redirect) instead of paying for them.
+    const result: ChunkTaskResult = { errors: [], bytes: 0, requests: 0, resolvedUrl: undefined, challenge: undefined };
+    if (task.connect && !('file' in task.blob)) {
+      const reader = openBlob(task.blob as BlobLocator, { http, auth: new TaskAuth(task.authorization) });
+      await reader.readAt(0, 1).catch(() => undefined); // best effort: a real read reports real errors
+      result.bytes = reader.stats.bytes;
+      result.requests = reader.stats.requests;
+      result.resolvedUrl = reader.locator().resolvedUrl;
+    }
+    return result;
+  }
   const buffer = data.memory.buffer as SharedArrayBuffer;
   const auth = new TaskAuth(task.authorization);
   const start = task.jobs[0]!.compressedOffset;

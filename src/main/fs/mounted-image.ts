@@ -91,6 +91,7 @@ export class MountedImage {
       throw err;
     }
     self = new MountedImage(image, pool, content, mounted, disk, performance.now() - startedAt);
+    if (image.layerObjects.length > 0) void pool.preconnect(0).catch(() => undefined);
     if (opts.backgroundFetch !== false) self.startBackground(disk !== undefined);
     return self;
   }

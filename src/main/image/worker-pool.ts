@@ -104,6 +104,29 @@ export class WorkerPool implements ChunkFetcher {
     await Promise.all(Array.from({ length: this.workers }, () => this.pool.run(ping)));
   }
 
+  /**
+   * Opens each worker's connection to a layer's registry (one 1-byte read each), in the background:
+   * the first read after a mount then skips the TCP (and redirect) set-up.
+   */
+  async preconnect(layer: number): Promise<void> {
+    const { layer: l, auth } = this.layers.layer(layer);
+    const blob = l.blob.locator() as BlobLocator | FileBlobLocator;
+    if ('file' in blob) return;
+    const authorization = await auth?.current().catch(() => undefined);
+    const task: ChunkTask = { blob, authorization, jobs: [], connect: true };
+    const results = await Promise.all(Array.from({ length: this.workers }, () => this.pool.run(task) as Promise<ChunkTaskResult>));
+    for (const r of results) this.account(layer, r);
+  }
+
+  private account(layer: number, result: ChunkTaskResult): void {
+    let s = this.layerStats.get(layer);
+    if (!s) this.layerStats.set(layer, (s = { requests: 0, bytes: 0, tasks: 0 }));
+    s.requests += result.requests;
+    s.bytes += result.bytes;
+    s.tasks++;
+    if (result.resolvedUrl) this.resolvedUrls.set(layer, result.resolvedUrl);
+  }
+
   private readonly stagingSize: number;
   private readonly workers: number;
 
@@ -189,12 +212,7 @@ export class WorkerPool implements ChunkFetcher {
       })),
     };
     const result = (await this.pool.run(task)) as ChunkTaskResult;
-    let s = this.layerStats.get(layer);
-    if (!s) this.layerStats.set(layer, (s = { requests: 0, bytes: 0, tasks: 0 }));
-    s.requests += result.requests;
-    s.bytes += result.bytes;
-    s.tasks++;
-    if (result.resolvedUrl) this.resolvedUrls.set(layer, result.resolvedUrl);
+    this.account(layer, result);
     if (mayReauth && auth && result.errors.some((e) => e?.kind === 'auth')) {
       const fresh = await auth.refresh(result.challenge, header);
       return this.runTask(layer, jobs, false, fresh);
