@@ -23,3 +23,8 @@ export { InflateStream, InflateStatus, WINDOW_BYTES, type InflateStep, type Stre
 export { writeEstargz, DEFAULT_LEVEL, type WriteEstargzOptions, type WriteEstargzResult } from './format/writer.js';
 export { convertImage, type ConvertImageOptions, type ConvertImageResult, type ConvertEvent, type ConvertedLayer, type ConvertedPlatform, type LayerMode } from './image/convert-image.js';
 export { openDestination, OciLayoutDestination, MONOLITHIC_MAX, type ImageDestination } from './image/image-destination.js';
+export { MountedImage, type MountImageOptions, type MountStats } from './fs/mounted-image.js';
+export { serve, type ServeOptions, type Served } from './fs/serve.js';
+export { WorkerPool, type WorkerPoolOptions } from './image/worker-pool.js';
+export { BlockCache } from './cache/block-cache.js';
+export { DiskCache } from './cache/disk-cache.js';
